@@ -47,9 +47,10 @@ final class BpeModel {
         if (!type.equals("BPE")) {
             throw typeField.fail("unsupported model type '" + type + "' (only byte-level BPE is supported)");
         }
-        for (String unsupported : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
-            if (!model.get(unsupported).isAbsent()) {
-                throw model.get(unsupported).fail("not supported (only byte-level BPE is)");
+        // GPT-2's file spells "none" as "", which changes nothing.
+        for (String affix : new String[] {"continuing_subword_prefix", "end_of_word_suffix"}) {
+            if (!model.get(affix).isAbsent() && !model.get(affix).text().isEmpty()) {
+                throw model.get(affix).fail("word affixes are not supported (only byte-level BPE is)");
             }
         }
         JsonField dropout = model.get("dropout");
