@@ -38,17 +38,17 @@ public final class DenseKvCache extends PagedKvCache {
     }
 
     @Override
-    public void write(int layer, float[] k, int kOff, float[] v, int vOff, int count) {
+    public void write(int layer, LayerRows rows, int first, int count) {
         int kvDim = layout.kvDim();
         float[] rotated = new float[kvDim];
         for (int i = 0; i < count; i++) {
             int pos = length() + i;
-            System.arraycopy(k, kOff + i * kvDim, rotated, 0, kvDim);
+            System.arraycopy(rows.keys(), (first + i) * kvDim, rotated, 0, kvDim);
             rope.rotate(rotated, 0, layout.kvHeads(), pos);
             int block = pos / blockSize;
             int at = (pos % blockSize) * kvDim;
             put(blockFor(keys.get(layer), block), at, rotated, 0, kvDim);
-            put(blockFor(values.get(layer), block), at, v, vOff + i * kvDim, kvDim);
+            put(blockFor(values.get(layer), block), at, rows.values(), (first + i) * kvDim, kvDim);
         }
     }
 

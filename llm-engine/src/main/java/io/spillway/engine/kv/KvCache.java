@@ -5,9 +5,9 @@ package io.spillway.engine.kv;
  * RoPE so an implementation may store them rotated by position (the dense caches) or quantize them
  * before RoPE and apply it at attention time (RotateKV).
  *
- * <p>Within one forward step the model calls {@link #write} for a layer, then {@link #attend} for the
- * same layer's queries, and {@link #commit} once every layer has been written. Calls for different
- * heads of one layer may run concurrently; writes may not.
+ * <p>Within one forward step the model calls {@link #write} for a layer, then {@link #prepare}, then
+ * {@link #attend} for the same layer's queries, and {@link #commit} once every layer has been written.
+ * Calls of {@code attend} for different heads of one layer may run concurrently; nothing else may.
  */
 public interface KvCache extends AutoCloseable {
 
@@ -15,10 +15,14 @@ public interface KvCache extends AutoCloseable {
     int length();
 
     /**
-     * Stores {@code count} tokens at positions {@code [length(), length() + count)} of {@code layer}:
-     * keys (pre-RoPE) and values are rows of {@code kvHeads * headDim} floats.
+     * Stores rows {@code [first, first + count)} of {@code rows} as positions
+     * {@code [length(), length() + count)} of {@code layer}.
      */
-    void write(int layer, float[] keys, int keysOff, float[] values, int valuesOff, int count);
+    void write(int layer, LayerRows rows, int first, int count);
+
+    /** Readies {@code layer} for {@link #attend} calls after its writes of this step (decoding, say). */
+    default void prepare(int layer) {
+    }
 
     /**
      * Attention of one query head (already RoPE-rotated, at absolute {@code position}) over the

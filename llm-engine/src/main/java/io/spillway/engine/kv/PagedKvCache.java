@@ -24,6 +24,15 @@ public abstract class PagedKvCache implements KvCache {
         this.scale = (float) (1.0 / Math.sqrt(layout.headDim()));
     }
 
+    /** Start position of block {@code b} of {@code layer}; blocks are contiguous and start at 0. */
+    protected int blockStart(int layer, int b) {
+        return b * blockSize;
+    }
+
+    /** Hook on one head's finished attention output, for caches that keep values in a rotated basis. */
+    protected void finishOutput(float[] out, int outOff) {
+    }
+
     /** Decodes the post-RoPE keys of {@code tokens} tokens of {@code block} for one KV head into {@code dst}, token-major. */
     protected abstract void loadKeys(int layer, int block, int kvHead, int tokens, float[] dst);
 
@@ -49,6 +58,11 @@ public abstract class PagedKvCache implements KvCache {
         dropAfter(newLength);
     }
 
+    /** The most tokens any block holds. */
+    protected int maxBlockTokens() {
+        return blockSize;
+    }
+
     /** Frees storage past {@code newLength} tokens. */
     protected abstract void dropAfter(int newLength);
 
@@ -59,10 +73,10 @@ public abstract class PagedKvCache implements KvCache {
         int n = position + 1;
         Scratch s = SCRATCH.get();
         float[] scores = s.scores(n);
-        float[] block = s.block(blockSize * d);
+        float[] block = s.block(maxBlockTokens() * d);
         float max = Float.NEGATIVE_INFINITY;
-        for (int b = 0, start = 0; start < n; b++, start += blockSize) {
-            int tokens = Math.min(blockSize, n - start);
+        for (int b = 0, start = 0; start < n; b++, start = blockStart(layer, b)) {
+            int tokens = Math.min(blockStart(layer, b + 1), n) - start;
             loadKeys(layer, b, kvHead, tokens, block);
             for (int t = 0; t < tokens; t++) {
                 float sc = VectorMath.dot(query, queryOff, block, t * d, d) * scale;
@@ -77,14 +91,15 @@ public abstract class PagedKvCache implements KvCache {
             sum += e;
         }
         java.util.Arrays.fill(out, outOff, outOff + d, 0f);
-        for (int b = 0, start = 0; start < n; b++, start += blockSize) {
-            int tokens = Math.min(blockSize, n - start);
+        for (int b = 0, start = 0; start < n; b++, start = blockStart(layer, b)) {
+            int tokens = Math.min(blockStart(layer, b + 1), n) - start;
             loadValues(layer, b, kvHead, tokens, block);
             for (int t = 0; t < tokens; t++) {
                 VectorMath.axpy(scores[start + t], block, t * d, out, outOff, d);
             }
         }
         VectorMath.scale(out, outOff, d, 1f / sum);
+        finishOutput(out, outOff);
     }
 
     private static final class Scratch {

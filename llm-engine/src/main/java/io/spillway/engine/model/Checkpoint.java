@@ -89,6 +89,11 @@ public final class Checkpoint implements AutoCloseable {
         return dir;
     }
 
+    /** See {@link ModelFingerprint}. */
+    public String fingerprint() {
+        return ModelFingerprint.of(tensors);
+    }
+
     public Optional<Tensor> find(String name) {
         return Optional.ofNullable(tensors.get(name));
     }

@@ -4,6 +4,7 @@ import io.spillway.engine.CheckpointException;
 import io.spillway.engine.kv.DenseKvCache;
 import io.spillway.engine.kv.KvCache;
 import io.spillway.engine.kv.KvLayout;
+import io.spillway.engine.kv.LayerRows;
 import io.spillway.engine.model.Checkpoint;
 import io.spillway.engine.model.ModelConfig;
 import io.spillway.engine.tensor.Parallel;
@@ -28,6 +29,7 @@ public final class LlamaModel implements AutoCloseable {
     private final WeightMatrix lmHead;
     private final Rope rope;
     private final KvLayout kvLayout;
+    private final String fingerprint;
 
     private LlamaModel(Path dir, ModelConfig config, Checkpoint ckpt) {
         this.dir = dir;
@@ -50,6 +52,7 @@ public final class LlamaModel implements AutoCloseable {
         }
         this.rope = new Rope(config.rope(), config.headDim(), config.maxPositions());
         this.kvLayout = new KvLayout(config.numLayers(), config.numHeads(), config.numKvHeads(), config.headDim());
+        this.fingerprint = ckpt.fingerprint();
     }
 
     /** Loads {@code config.json} and the safetensors weights of a Hugging Face model directory. */
@@ -70,6 +73,11 @@ public final class LlamaModel implements AutoCloseable {
 
     public ModelConfig config() {
         return config;
+    }
+
+    /** Identifies these weights in calibrations and spilled caches. */
+    public String fingerprint() {
+        return fingerprint;
     }
 
     public Rope rope() {
@@ -138,9 +146,11 @@ public final class LlamaModel implements AutoCloseable {
             }
             int layer = l;
             int[] offsets = stepOffsets(steps);
+            LayerRows rows = new LayerRows(q, qDim, k, v, kvDim, x, h);
             Parallel.forEach(steps.size(), si -> {
                 Step s = steps.get(si);
-                s.cache().write(layer, k, offsets[si] * kvDim, v, offsets[si] * kvDim, s.tokens().length);
+                s.cache().write(layer, rows, offsets[si], s.tokens().length);
+                s.cache().prepare(layer);
             });
             int n = total;
             Parallel.forEach(n * heads, idx -> {

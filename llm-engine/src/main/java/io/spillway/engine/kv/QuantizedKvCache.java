@@ -1,0 +1,329 @@
+package io.spillway.engine.kv;
+
+import io.spillway.engine.runtime.Rope;
+import io.spillway.kvquant.Calibration;
+import io.spillway.kvquant.ChannelRotation;
+import io.spillway.kvquant.Hadamard;
+import io.spillway.kvquant.KvMethod;
+import io.spillway.kvquant.PackedBlock;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A KV cache quantized by a {@link KvMethod}: tokens gather in an fp16 block (the residual window)
+ * and are packed when it fills, or at the end of every write when the window is off. RotateKV keys
+ * are stored before RoPE, Hadamard-rotated over a group of heads and channel-reordered; values are
+ * rotated per head, and attention outputs rotated back once per head. Attention-sink tokens keep fp16
+ * rows beside their packed ones. AKVQ gives the tokens that received the most attention more bits.
+ *
+ * <p>On the CPU, {@link #prepare} decodes one layer of one sequence to fp32 for the attention of a
+ * step and the next layer reuses that buffer: the stored cache is only what {@link #bytes} counts.
+ */
+public final class QuantizedKvCache extends PagedKvCache {
+    private final KvMethod method;
+    private final Rope rope;
+    private final boolean residualWindow;
+    private final int kvDim;
+    private final ChannelRotation[] keyRotation;
+    private final ChannelRotation valueRotation;
+    private final int keyGroup;
+    private final int valueGroup;
+    private final LayerState[] layers;
+    private float[] decodedKeys = new float[0];
+    private float[] decodedValues = new float[0];
+
+    private final class LayerState {
+        final List<PackedBlock> keyBlocks = new ArrayList<>();
+        final List<PackedBlock> valueBlocks = new ArrayList<>();
+        final List<Integer> blockStarts = new ArrayList<>();
+        final float[] resKeys = new float[blockSize * kvDim];
+        final float[] resValues = new float[blockSize * kvDim];
+        final float[] resRopedKeys;
+        final float[] resSalience = new float[blockSize];
+        int resStart;
+        int resCount;
+        final SinkTracker sinks = new SinkTracker(method.sinkActivations());
+        final Map<Integer, float[][]> sinkRows = new HashMap<>();
+
+        LayerState() {
+            resRopedKeys = method.salientFraction() > 0 ? new float[blockSize * kvDim] : null;
+        }
+
+        int tokens() {
+            return resStart + resCount;
+        }
+    }
+
+    /**
+     * @param calibration channel orders for RotateKV's key reordering; required when the method reorders
+     * @param residualWindow keep the newest block in fp16 until it fills ({@code decode} mode), or pack
+     *                       every token at once ({@code all} mode)
+     */
+    public QuantizedKvCache(KvLayout layout, Rope rope, KvMethod method, Calibration calibration, boolean residualWindow) {
+        super(layout, method.blockTokens());
+        if (!method.quantized()) {
+            throw new IllegalArgumentException(method.name() + " is not a quantized method");
+        }
+        this.method = method;
+        this.rope = rope;
+        this.residualWindow = residualWindow;
+        this.kvDim = layout.kvDim();
+        int d = layout.headDim();
+        this.keyGroup = method.keys().groupSize() == 0 ? d : method.keys().groupSize();
+        this.valueGroup = method.values().groupSize() == 0 ? d : method.values().groupSize();
+        if (method.values().rotationHeads() > 1) {
+            throw new IllegalArgumentException(method.name() + ": values rotate one head at a time");
+        }
+        if (method.salientFraction() > 0 && method.keys().axis() != PackedBlock.Axis.TOKEN) {
+            throw new IllegalArgumentException(method.name() + ": salient-token bits need per-token key groups");
+        }
+        int rotationHeads = Math.min(method.keys().rotationHeads(), layout.kvHeads());
+        int keyRotationSize = Math.max(1, rotationHeads * d);
+        this.keyRotation = new ChannelRotation[layout.layers()];
+        for (int l = 0; l < layout.layers(); l++) {
+            int[] order = null;
+            if (method.keys().reorder()) {
+                order = reorderFor(calibration, layout, keyRotationSize, l);
+            }
+            keyRotation[l] = new ChannelRotation(kvDim, keyRotationSize, order);
+        }
+        this.valueRotation = new ChannelRotation(kvDim, method.values().rotationHeads() == 1 ? d : 1, null);
+        this.layers = new LayerState[layout.layers()];
+        for (int l = 0; l < layers.length; l++) {
+            layers[l] = new LayerState();
+        }
+    }
+
+    private int[] reorderFor(Calibration calibration, KvLayout layout, int rotationSize, int layer) {
+        if (calibration == null) {
+            throw new IllegalArgumentException(method.name() + " reorders key channels and needs the model's "
+                    + Calibration.FILE_NAME + ": run bin/spillway calibrate (or add reorder=off)");
+        }
+        if (calibration.layers() != layout.layers() || calibration.rotationSize() != rotationSize) {
+            throw new IllegalArgumentException("the calibration (" + calibration.layers() + " layers, rotation size "
+                    + calibration.rotationSize() + ") does not fit " + method.name() + " on this model ("
+                    + layout.layers() + " layers, rotation size " + rotationSize + "): recalibrate");
+        }
+        return calibration.order(layer);
+    }
+
+    public KvMethod method() {
+        return method;
+    }
+
+    @Override
+    public void write(int layer, LayerRows rows, int first, int count) {
+        LayerState st = layers[layer];
+        for (int i = 0; i < count; i++) {
+            int pos = st.tokens();
+            int row = first + i;
+            int at = st.resCount * kvDim;
+            System.arraycopy(rows.keys(), row * kvDim, st.resKeys, at, kvDim);
+            if (!method.preRope()) {
+                rope.rotate(st.resKeys, at, layout.kvHeads(), pos);
+            }
+            System.arraycopy(rows.values(), row * kvDim, st.resValues, at, kvDim);
+            valueRotation.forward(st.resValues, at);
+            roundToFp16(st.resKeys, at, kvDim);
+            roundToFp16(st.resValues, at, kvDim);
+            st.sinks.offer(pos, rows.hidden(), row * rows.hiddenWidth(), rows.hiddenWidth());
+            if (st.resRopedKeys != null) {
+                System.arraycopy(st.resKeys, at, st.resRopedKeys, at, kvDim);
+                if (method.preRope()) {
+                    rope.rotate(st.resRopedKeys, at, layout.kvHeads(), pos);
+                }
+                st.resSalience[st.resCount] = 0;
+                accumulateSalience(st, rows.queries(), row * rows.queryWidth(), st.resCount + 1);
+            }
+            st.resCount++;
+            if (st.resCount == blockSize) {
+                seal(layer);
+            }
+        }
+        if (!residualWindow && st.resCount > 0) {
+            seal(layer);
+        }
+    }
+
+    /** AKVQ's attention-aware signal: the softmax attention each window token receives from a new query, summed over heads. */
+    private void accumulateSalience(LayerState st, float[] q, int qOff, int n) {
+        int d = layout.headDim();
+        float scale = (float) (1 / Math.sqrt(d));
+        float[] p = new float[n];
+        for (int h = 0; h < layout.heads(); h++) {
+            int kvOff = h / layout.groupSize() * d;
+            float max = Float.NEGATIVE_INFINITY;
+            for (int j = 0; j < n; j++) {
+                p[j] = io.spillway.engine.tensor.VectorMath.dot(q, qOff + h * d, st.resRopedKeys, j * kvDim + kvOff, d) * scale;
+                max = Math.max(max, p[j]);
+            }
+            float sum = 0;
+            for (int j = 0; j < n; j++) {
+                p[j] = (float) Math.exp(p[j] - max);
+                sum += p[j];
+            }
+            for (int j = 0; j < n; j++) {
+                st.resSalience[j] += p[j] / sum;
+            }
+        }
+    }
+
+    private void seal(int layer) {
+        LayerState st = layers[layer];
+        int n = st.resCount;
+        float[] keys = java.util.Arrays.copyOf(st.resKeys, n * kvDim);
+        for (int t = 0; t < n; t++) {
+            keyRotation[layer].forward(keys, t * kvDim);
+        }
+        int[] keyBits = bitsPerToken(st, n, method.keys().bits());
+        int[] valueBits = bitsPerToken(st, n, method.values().bits());
+        st.keyBlocks.add(method.keys().axis() == PackedBlock.Axis.TOKEN
+                ? PackedBlock.perToken(keys, 0, n, kvDim, keyGroup, keyBits)
+                : PackedBlock.perChannel(keys, 0, n, kvDim, keyGroup, method.keys().bits()));
+        st.valueBlocks.add(PackedBlock.perToken(st.resValues, 0, n, kvDim, valueGroup, valueBits));
+        st.blockStarts.add(st.resStart);
+        for (int t = 0; t < n; t++) {
+            if (st.sinks.isSink(st.resStart + t)) {
+                st.sinkRows.put(st.resStart + t, new float[][] {
+                        java.util.Arrays.copyOfRange(st.resKeys, t * kvDim, (t + 1) * kvDim),
+                        java.util.Arrays.copyOfRange(st.resValues, t * kvDim, (t + 1) * kvDim)});
+            }
+        }
+        st.sinkRows.keySet().removeIf(p -> !st.sinks.isSink(p));
+        st.resStart += n;
+        st.resCount = 0;
+    }
+
+    private int[] bitsPerToken(LayerState st, int n, int bits) {
+        int[] out = new int[n];
+        java.util.Arrays.fill(out, bits);
+        int salient = (int) Math.ceil(method.salientFraction() * n);
+        if (salient > 0) {
+            Integer[] idx = new Integer[n];
+            for (int i = 0; i < n; i++) {
+                idx[i] = i;
+            }
+            java.util.Arrays.sort(idx, (a, b) -> Float.compare(st.resSalience[b], st.resSalience[a]));
+            for (int i = 0; i < salient; i++) {
+                out[idx[i]] = method.salientBits();
+            }
+        }
+        return out;
+    }
+
+    @Override
+    public void prepare(int layer) {
+        LayerState st = layers[layer];
+        int n = st.tokens();
+        if (decodedKeys.length < n * kvDim) {
+            decodedKeys = new float[Math.max(n * kvDim, 2 * decodedKeys.length)];
+            decodedValues = new float[decodedKeys.length];
+        }
+        for (int b = 0; b < st.keyBlocks.size(); b++) {
+            PackedBlock kb = st.keyBlocks.get(b);
+            PackedBlock vb = st.valueBlocks.get(b);
+            int start = st.blockStarts.get(b);
+            for (int r = 0; r < kb.rows(); r++) {
+                int pos = start + r;
+                int at = pos * kvDim;
+                float[][] sink = st.sinkRows.get(pos);
+                if (sink != null) {
+                    System.arraycopy(sink[0], 0, decodedKeys, at, kvDim);
+                    System.arraycopy(sink[1], 0, decodedValues, at, kvDim);
+                } else {
+                    kb.dequantizeRow(r, decodedKeys, at);
+                    keyRotation[layer].inverse(decodedKeys, at);
+                    vb.dequantizeRow(r, decodedValues, at);
+                }
+                if (method.preRope()) {
+                    rope.rotate(decodedKeys, at, layout.kvHeads(), pos);
+                }
+            }
+        }
+        for (int t = 0; t < st.resCount; t++) {
+            int pos = st.resStart + t;
+            System.arraycopy(st.resKeys, t * kvDim, decodedKeys, pos * kvDim, kvDim);
+            System.arraycopy(st.resValues, t * kvDim, decodedValues, pos * kvDim, kvDim);
+            if (method.preRope()) {
+                rope.rotate(decodedKeys, pos * kvDim, layout.kvHeads(), pos);
+            }
+        }
+    }
+
+    @Override
+    protected void loadKeys(int layer, int block, int kvHead, int tokens, float[] dst) {
+        slice(decodedKeys, block, kvHead, tokens, dst);
+    }
+
+    @Override
+    protected void loadValues(int layer, int block, int kvHead, int tokens, float[] dst) {
+        slice(decodedValues, block, kvHead, tokens, dst);
+    }
+
+    private void slice(float[] src, int block, int kvHead, int tokens, float[] dst) {
+        int d = layout.headDim();
+        for (int t = 0; t < tokens; t++) {
+            System.arraycopy(src, (block * blockSize + t) * kvDim + kvHead * d, dst, t * d, d);
+        }
+    }
+
+    @Override
+    protected void finishOutput(float[] out, int outOff) {
+        if (method.values().rotationHeads() == 1) {
+            Hadamard.transform(out, outOff, layout.headDim());
+        }
+    }
+
+    @Override
+    protected void dropAfter(int newLength) {
+        for (LayerState st : layers) {
+            if (newLength < st.resStart) {
+                throw new IllegalArgumentException("a quantized cache can only be truncated within its fp16 window (from "
+                        + st.resStart + "), not to " + newLength);
+            }
+            st.resCount = newLength - st.resStart;
+            st.sinks.dropFrom(newLength);
+        }
+    }
+
+    @Override
+    public long bytes() {
+        long bytes = 0;
+        for (LayerState st : layers) {
+            for (int b = 0; b < st.keyBlocks.size(); b++) {
+                bytes += st.keyBlocks.get(b).bytes() + st.valueBlocks.get(b).bytes();
+            }
+            bytes += (long) st.resCount * kvDim * 2 * 2;
+            bytes += (long) st.sinkRows.size() * (kvDim * 2 * 2 + Integer.BYTES);
+        }
+        return bytes;
+    }
+
+    /** Stored bits per cached K or V element, everything included: codes, scales, mins, sinks, residual. */
+    public double bitsPerElement() {
+        long elements = (long) length() * kvDim * 2 * layers.length;
+        return elements == 0 ? 0 : bytes() * 8.0 / elements;
+    }
+
+    @Override
+    public void close() {
+        for (LayerState st : layers) {
+            st.keyBlocks.clear();
+            st.valueBlocks.clear();
+            st.blockStarts.clear();
+            st.sinkRows.clear();
+            st.resCount = 0;
+        }
+        decodedKeys = new float[0];
+        decodedValues = new float[0];
+    }
+
+    private static void roundToFp16(float[] x, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            x[i] = Float.float16ToFloat(Float.floatToFloat16(x[i]));
+        }
+    }
+}
