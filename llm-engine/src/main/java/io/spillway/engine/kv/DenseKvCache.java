@@ -7,7 +7,8 @@ import java.util.List;
 
 /**
  * The unquantized cache: keys stored after RoPE, in fp32 (bit-exact against a reference
- * implementation) or fp16 (what a serving engine keeps, half the bytes).
+ * implementation, read in place by attention) or fp16 (what a serving engine keeps, half the bytes).
+ * Blocks are kept per KV head so a head's rows are contiguous.
  */
 public final class DenseKvCache extends PagedKvCache {
     public static final int DEFAULT_BLOCK = 16;
@@ -24,43 +25,55 @@ public final class DenseKvCache extends PagedKvCache {
 
     private final Rope rope;
     private final Precision precision;
-    private final List<List<Object>> keys = new ArrayList<>();
-    private final List<List<Object>> values = new ArrayList<>();
+    /** [layer][kvHead] -> blocks of blockSize x headDim, float[] or short[]. */
+    private final List<List<List<Object>>> keys = new ArrayList<>();
+    private final List<List<List<Object>>> values = new ArrayList<>();
 
     public DenseKvCache(KvLayout layout, Rope rope, Precision precision, int blockSize) {
         super(layout, blockSize);
         this.rope = rope;
         this.precision = precision;
         for (int l = 0; l < layout.layers(); l++) {
-            keys.add(new ArrayList<>());
-            values.add(new ArrayList<>());
+            keys.add(perHead());
+            values.add(perHead());
         }
+    }
+
+    private List<List<Object>> perHead() {
+        List<List<Object>> heads = new ArrayList<>();
+        for (int h = 0; h < layout.kvHeads(); h++) {
+            heads.add(new ArrayList<>());
+        }
+        return heads;
     }
 
     @Override
     public void write(int layer, LayerRows rows, int first, int count) {
         int kvDim = layout.kvDim();
+        int d = layout.headDim();
         float[] rotated = new float[kvDim];
         for (int i = 0; i < count; i++) {
             int pos = length() + i;
             System.arraycopy(rows.keys(), (first + i) * kvDim, rotated, 0, kvDim);
             rope.rotate(rotated, 0, layout.kvHeads(), pos);
             int block = pos / blockSize;
-            int at = (pos % blockSize) * kvDim;
-            put(blockFor(keys.get(layer), block), at, rotated, 0, kvDim);
-            put(blockFor(values.get(layer), block), at, rows.values(), (first + i) * kvDim, kvDim);
+            int at = (pos % blockSize) * d;
+            for (int h = 0; h < layout.kvHeads(); h++) {
+                put(blockFor(keys.get(layer).get(h), block), at, rotated, h * d, d);
+                put(blockFor(values.get(layer).get(h), block), at, rows.values(), (first + i) * kvDim + h * d, d);
+            }
         }
     }
 
     private Object blockFor(List<Object> blocks, int block) {
         while (blocks.size() <= block) {
-            int n = blockSize * layout.kvDim();
+            int n = blockSize * layout.headDim();
             blocks.add(precision == Precision.F32 ? new float[n] : new short[n]);
         }
         return blocks.get(block);
     }
 
-    private void put(Object block, int at, float[] src, int off, int n) {
+    private static void put(Object block, int at, float[] src, int off, int n) {
         if (block instanceof float[] f) {
             System.arraycopy(src, off, f, at, n);
         } else {
@@ -72,28 +85,25 @@ public final class DenseKvCache extends PagedKvCache {
     }
 
     @Override
-    protected void loadKeys(int layer, int block, int kvHead, int tokens, float[] dst) {
-        load(keys.get(layer).get(block), kvHead, tokens, dst);
+    protected void keys(int layer, int block, int kvHead, int tokens, BlockView view) {
+        view(keys.get(layer).get(kvHead).get(block), tokens, view);
     }
 
     @Override
-    protected void loadValues(int layer, int block, int kvHead, int tokens, float[] dst) {
-        load(values.get(layer).get(block), kvHead, tokens, dst);
+    protected void values(int layer, int block, int kvHead, int tokens, BlockView view) {
+        view(values.get(layer).get(kvHead).get(block), tokens, view);
     }
 
-    private void load(Object block, int kvHead, int tokens, float[] dst) {
-        int d = layout.headDim();
-        int kvDim = layout.kvDim();
-        for (int t = 0; t < tokens; t++) {
-            int src = t * kvDim + kvHead * d;
-            if (block instanceof float[] f) {
-                System.arraycopy(f, src, dst, t * d, d);
-            } else {
-                short[] h = (short[]) block;
-                for (int i = 0; i < d; i++) {
-                    dst[t * d + i] = Float.float16ToFloat(h[src + i]);
-                }
+    private void view(Object block, int tokens, BlockView view) {
+        view.offset = 0;
+        if (block instanceof float[] f) {
+            view.array = f;
+        } else {
+            short[] h = (short[]) block;
+            for (int i = 0, n = tokens * layout.headDim(); i < n; i++) {
+                view.scratch[i] = Float.float16ToFloat(h[i]);
             }
+            view.array = view.scratch;
         }
     }
 
@@ -101,8 +111,10 @@ public final class DenseKvCache extends PagedKvCache {
     protected void dropAfter(int newLength) {
         int keep = (newLength + blockSize - 1) / blockSize;
         for (int l = 0; l < layout.layers(); l++) {
-            trim(keys.get(l), keep);
-            trim(values.get(l), keep);
+            for (int h = 0; h < layout.kvHeads(); h++) {
+                trim(keys.get(l).get(h), keep);
+                trim(values.get(l).get(h), keep);
+            }
         }
     }
 
@@ -116,9 +128,11 @@ public final class DenseKvCache extends PagedKvCache {
     public long bytes() {
         long blocks = 0;
         for (int l = 0; l < layout.layers(); l++) {
-            blocks += keys.get(l).size() + values.get(l).size();
+            for (int h = 0; h < layout.kvHeads(); h++) {
+                blocks += keys.get(l).get(h).size() + values.get(l).get(h).size();
+            }
         }
-        return blocks * blockSize * layout.kvDim() * precision.bytes;
+        return blocks * blockSize * layout.headDim() * precision.bytes;
     }
 
     @Override

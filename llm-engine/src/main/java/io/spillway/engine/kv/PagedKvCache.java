@@ -24,20 +24,30 @@ public abstract class PagedKvCache implements KvCache {
         this.scale = (float) (1.0 / Math.sqrt(layout.headDim()));
     }
 
-    /** Start position of block {@code b} of {@code layer}; blocks are contiguous and start at 0. */
-    protected int blockStart(int layer, int b) {
-        return b * blockSize;
-    }
-
     /** Hook on one head's finished attention output, for caches that keep values in a rotated basis. */
     protected void finishOutput(float[] out, int outOff) {
     }
 
-    /** Decodes the post-RoPE keys of {@code tokens} tokens of {@code block} for one KV head into {@code dst}, token-major. */
-    protected abstract void loadKeys(int layer, int block, int kvHead, int tokens, float[] dst);
+    /**
+     * Where one KV head's rows of a block lie: {@code headDim} floats per token, token after token,
+     * from {@code offset} of {@code array}, which is the cache's own storage where it holds fp32 and
+     * {@link #scratch} where the block had to be decoded first.
+     */
+    protected static final class BlockView {
+        public float[] array;
+        public int offset;
+        public final float[] scratch;
 
-    /** Decodes the values of {@code tokens} tokens of {@code block} for one KV head into {@code dst}, token-major. */
-    protected abstract void loadValues(int layer, int block, int kvHead, int tokens, float[] dst);
+        BlockView(int floats) {
+            scratch = new float[floats];
+        }
+    }
+
+    /** Points {@code view} at the post-RoPE keys of the first {@code tokens} tokens of {@code block} for one KV head. */
+    protected abstract void keys(int layer, int block, int kvHead, int tokens, BlockView view);
+
+    /** Points {@code view} at the values of the first {@code tokens} tokens of {@code block} for one KV head. */
+    protected abstract void values(int layer, int block, int kvHead, int tokens, BlockView view);
 
     @Override
     public int length() {
@@ -58,11 +68,6 @@ public abstract class PagedKvCache implements KvCache {
         dropAfter(newLength);
     }
 
-    /** The most tokens any block holds. */
-    protected int maxBlockTokens() {
-        return blockSize;
-    }
-
     /** Frees storage past {@code newLength} tokens. */
     protected abstract void dropAfter(int newLength);
 
@@ -73,13 +78,13 @@ public abstract class PagedKvCache implements KvCache {
         int n = position + 1;
         Scratch s = SCRATCH.get();
         float[] scores = s.scores(n);
-        float[] block = s.block(maxBlockTokens() * d);
+        BlockView view = s.view(blockSize * d);
         float max = Float.NEGATIVE_INFINITY;
-        for (int b = 0, start = 0; start < n; b++, start = blockStart(layer, b)) {
-            int tokens = Math.min(blockStart(layer, b + 1), n) - start;
-            loadKeys(layer, b, kvHead, tokens, block);
+        for (int b = 0, start = 0; start < n; b++, start += blockSize) {
+            int tokens = Math.min(blockSize, n - start);
+            keys(layer, b, kvHead, tokens, view);
             for (int t = 0; t < tokens; t++) {
-                float sc = VectorMath.dot(query, queryOff, block, t * d, d) * scale;
+                float sc = VectorMath.dot(query, queryOff, view.array, view.offset + t * d, d) * scale;
                 scores[start + t] = sc;
                 max = Math.max(max, sc);
             }
@@ -91,11 +96,11 @@ public abstract class PagedKvCache implements KvCache {
             sum += e;
         }
         java.util.Arrays.fill(out, outOff, outOff + d, 0f);
-        for (int b = 0, start = 0; start < n; b++, start = blockStart(layer, b)) {
-            int tokens = Math.min(blockStart(layer, b + 1), n) - start;
-            loadValues(layer, b, kvHead, tokens, block);
+        for (int b = 0, start = 0; start < n; b++, start += blockSize) {
+            int tokens = Math.min(blockSize, n - start);
+            values(layer, b, kvHead, tokens, view);
             for (int t = 0; t < tokens; t++) {
-                VectorMath.axpy(scores[start + t], block, t * d, out, outOff, d);
+                VectorMath.axpy(scores[start + t], view.array, view.offset + t * d, out, outOff, d);
             }
         }
         VectorMath.scale(out, outOff, d, 1f / sum);
@@ -104,7 +109,7 @@ public abstract class PagedKvCache implements KvCache {
 
     private static final class Scratch {
         private float[] scores = new float[1024];
-        private float[] block = new float[0];
+        private BlockView view = new BlockView(0);
 
         float[] scores(int n) {
             if (scores.length < n) {
@@ -113,11 +118,11 @@ public abstract class PagedKvCache implements KvCache {
             return scores;
         }
 
-        float[] block(int n) {
-            if (block.length < n) {
-                block = new float[n];
+        BlockView view(int floats) {
+            if (view.scratch.length < floats) {
+                view = new BlockView(floats);
             }
-            return block;
+            return view;
         }
     }
 }

@@ -32,8 +32,10 @@ public final class QuantizedKvCache extends PagedKvCache {
     private final int keyGroup;
     private final int valueGroup;
     private final LayerState[] layers;
-    private float[] decodedKeys = new float[0];
-    private float[] decodedValues = new float[0];
+    /** [kvHead] -> the prepared layer's keys (post-RoPE) or values, token-major rows of headDim. */
+    private float[][] decodedKeys = new float[0][];
+    private float[][] decodedValues = new float[0][];
+    private float[] row;
 
     private final class LayerState {
         final List<PackedBlock> keyBlocks = new ArrayList<>();
@@ -218,9 +220,12 @@ public final class QuantizedKvCache extends PagedKvCache {
     public void prepare(int layer) {
         LayerState st = layers[layer];
         int n = st.tokens();
-        if (decodedKeys.length < n * kvDim) {
-            decodedKeys = new float[Math.max(n * kvDim, 2 * decodedKeys.length)];
-            decodedValues = new float[decodedKeys.length];
+        int d = layout.headDim();
+        if (decodedKeys.length == 0 || decodedKeys[0].length < n * d) {
+            int capacity = Math.max(n, 2 * (decodedKeys.length == 0 ? 0 : decodedKeys[0].length / d));
+            decodedKeys = new float[layout.kvHeads()][capacity * d];
+            decodedValues = new float[layout.kvHeads()][capacity * d];
+            row = new float[2 * kvDim];
         }
         for (int b = 0; b < st.keyBlocks.size(); b++) {
             PackedBlock kb = st.keyBlocks.get(b);
@@ -228,46 +233,47 @@ public final class QuantizedKvCache extends PagedKvCache {
             int start = st.blockStarts.get(b);
             for (int r = 0; r < kb.rows(); r++) {
                 int pos = start + r;
-                int at = pos * kvDim;
                 float[][] sink = st.sinkRows.get(pos);
                 if (sink != null) {
-                    System.arraycopy(sink[0], 0, decodedKeys, at, kvDim);
-                    System.arraycopy(sink[1], 0, decodedValues, at, kvDim);
+                    System.arraycopy(sink[0], 0, row, 0, kvDim);
+                    System.arraycopy(sink[1], 0, row, kvDim, kvDim);
                 } else {
-                    kb.dequantizeRow(r, decodedKeys, at);
-                    keyRotation[layer].inverse(decodedKeys, at);
-                    vb.dequantizeRow(r, decodedValues, at);
+                    kb.dequantizeRow(r, row, 0);
+                    keyRotation[layer].inverse(row, 0);
+                    vb.dequantizeRow(r, row, kvDim);
                 }
-                if (method.preRope()) {
-                    rope.rotate(decodedKeys, at, layout.kvHeads(), pos);
-                }
+                scatter(pos, row);
             }
         }
         for (int t = 0; t < st.resCount; t++) {
-            int pos = st.resStart + t;
-            System.arraycopy(st.resKeys, t * kvDim, decodedKeys, pos * kvDim, kvDim);
-            System.arraycopy(st.resValues, t * kvDim, decodedValues, pos * kvDim, kvDim);
-            if (method.preRope()) {
-                rope.rotate(decodedKeys, pos * kvDim, layout.kvHeads(), pos);
-            }
+            System.arraycopy(st.resKeys, t * kvDim, row, 0, kvDim);
+            System.arraycopy(st.resValues, t * kvDim, row, kvDim, kvDim);
+            scatter(st.resStart + t, row);
         }
     }
 
-    @Override
-    protected void loadKeys(int layer, int block, int kvHead, int tokens, float[] dst) {
-        slice(decodedKeys, block, kvHead, tokens, dst);
-    }
-
-    @Override
-    protected void loadValues(int layer, int block, int kvHead, int tokens, float[] dst) {
-        slice(decodedValues, block, kvHead, tokens, dst);
-    }
-
-    private void slice(float[] src, int block, int kvHead, int tokens, float[] dst) {
+    /** Puts one decoded token (keys then values, all heads) into the per-head buffers, applying RoPE if stored before it. */
+    private void scatter(int pos, float[] kv) {
+        if (method.preRope()) {
+            rope.rotate(kv, 0, layout.kvHeads(), pos);
+        }
         int d = layout.headDim();
-        for (int t = 0; t < tokens; t++) {
-            System.arraycopy(src, (block * blockSize + t) * kvDim + kvHead * d, dst, t * d, d);
+        for (int h = 0; h < layout.kvHeads(); h++) {
+            System.arraycopy(kv, h * d, decodedKeys[h], pos * d, d);
+            System.arraycopy(kv, kvDim + h * d, decodedValues[h], pos * d, d);
         }
+    }
+
+    @Override
+    protected void keys(int layer, int block, int kvHead, int tokens, BlockView view) {
+        view.array = decodedKeys[kvHead];
+        view.offset = block * blockSize * layout.headDim();
+    }
+
+    @Override
+    protected void values(int layer, int block, int kvHead, int tokens, BlockView view) {
+        view.array = decodedValues[kvHead];
+        view.offset = block * blockSize * layout.headDim();
     }
 
     @Override
@@ -317,8 +323,8 @@ public final class QuantizedKvCache extends PagedKvCache {
             st.sinkRows.clear();
             st.resCount = 0;
         }
-        decodedKeys = new float[0];
-        decodedValues = new float[0];
+        decodedKeys = new float[0][];
+        decodedValues = new float[0][];
     }
 
     private static void roundToFp16(float[] x, int off, int n) {
