@@ -101,8 +101,10 @@ public final class SpillReader implements AutoCloseable {
         }
         context = "the manifest";
         contextStart = counted.count;
-        byte[] m = new byte[length];
-        readFully(m, 0, length);
+        byte[] m = in.readNBytes(length); // grows as bytes arrive, like the frames
+        if (m.length < length) {
+            throw truncated(new EOFException());
+        }
         int stored = readInt();
         CRC32C crc = new CRC32C();
         crc.update(m);
@@ -393,10 +395,17 @@ public final class SpillReader implements AutoCloseable {
                 throw new SpillCorruptException("corrupt spill blob: frame " + frames + " of section '" + name
                         + "' at offset " + frameStart + " has length " + len + ", outside 1.." + SpillFormat.MAX_FRAME_BYTES);
             }
-            if (buf.length < len) {
-                buf = new byte[len];
+            // The buffer grows only as bytes arrive, so a damaged length on a short blob costs about
+            // what the blob holds, not the 16 MiB the bound allows.
+            int got = 0;
+            while (got < len) {
+                if (got == buf.length) {
+                    buf = Arrays.copyOf(buf, Math.min(len, Math.max(2 * buf.length, SpillFormat.DEFAULT_FRAME_BYTES)));
+                }
+                int k = Math.min(len, buf.length) - got;
+                readFully(buf, got, k);
+                got += k;
             }
-            readFully(buf, 0, len);
             int stored = readInt();
             frameCrc.reset();
             SpillFormat.updateInt(frameCrc, len);
