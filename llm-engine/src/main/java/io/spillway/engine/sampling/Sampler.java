@@ -18,8 +18,6 @@ import java.util.SplittableRandom;
  */
 public final class Sampler {
 
-    /** Top-p looks first at tokens at least this likely relative to the best, then lower. */
-    private static final double[] NUCLEUS_FLOORS = {0x1p-10, 0x1p-20, 0x1p-40};
     /** Below this many candidates top-p sorts them all at once. */
     private static final int SMALL = 1024;
 
@@ -52,7 +50,7 @@ public final class Sampler {
         }
         Objects.checkFromIndexSize(0, historyLength, history.length);
         float[] scores = penalize(logits, history, historyLength);
-        int best = argmax(scores);
+        int best = VocabMath.argmax(scores);
         if (params.isGreedy() || Float.isInfinite(scores[best])) {
             // All logits -inf, or some +inf: no distribution to draw from, the argmax is all there is.
             return best;
@@ -82,29 +80,19 @@ public final class Sampler {
         return penalized;
     }
 
-    private static int argmax(float[] scores) {
-        int best = 0;
-        for (int i = 0; i < scores.length; i++) {
-            float s = scores[i];
-            if (Float.isNaN(s)) {
-                throw new IllegalArgumentException("logit of token " + i + " is NaN");
-            }
-            if (s > scores[best]) {
-                best = i;
-            }
-        }
-        return best;
-    }
-
     private int sample(float[] scores, float max) {
         ensureCapacity(scores.length);
-        int n = params.topK() > 0 && params.topK() < scores.length
-                ? topK(scores, params.topK())
-                : all(scores.length);
-        double invTemperature = 1 / params.temperature();
-        for (int i = 0; i < n; i++) {
-            int token = candidates[i];
-            weights[token] = (float) Math.exp((scores[token] - max) * invTemperature);
+        int n;
+        if (params.topK() > 0 && params.topK() < scores.length) {
+            n = topK(scores, params.topK());
+            double invTemperature = 1 / params.temperature();
+            for (int i = 0; i < n; i++) {
+                int token = candidates[i];
+                weights[token] = (float) Math.exp((scores[token] - max) * invTemperature);
+            }
+        } else {
+            n = all(scores.length);
+            VocabMath.expShifted(scores, max, (float) (1 / params.temperature()), weights);
         }
         if (params.topP() < 1) {
             n = topP(scores, n);
@@ -180,34 +168,36 @@ public final class Sampler {
      * Keeps the most likely candidates while the probability of those before them is below top_p,
      * which is HF's TopPLogitsWarper: the smallest set whose probability reaches top_p, never empty.
      * Only a prefix of the candidates needs sorting: the tokens above a likelihood floor, lowered
-     * until they hold top_p of the probability.
+     * step by step until they hold top_p of the probability.
      */
     private int topP(float[] scores, int n) {
-        double total = mass(n);
-        double target = params.topP() * total;
-        int m = n;
+        double target = params.topP() * mass(0, n);
+        int above = n;
         if (n > SMALL) {
-            for (double floor : NUCLEUS_FLOORS) {
-                int above = partition(n, (float) floor);
-                if (mass(above) >= target) {
-                    m = above;
-                    break;
-                }
+            above = 0;
+            double massAbove = 0;
+            for (float floor = 0x1p-4f; floor > 0 && massAbove < target; floor *= Math.min(floor, 0x1p-4f)) {
+                int from = above;
+                above = moveToFront(from, n, floor);
+                massAbove += mass(from, above);
+            }
+            if (massAbove < target) {
+                above = n;
             }
         }
-        sortByScore(scores, m);
+        sortByScore(scores, above);
         double before = 0;
         int keep = 0;
-        while (keep < m && before < target) {
+        while (keep < above && before < target) {
             before += weights[candidates[keep++]];
         }
         return keep;
     }
 
-    /** Moves the candidates with at least {@code floor} weight to the front; returns their count. */
-    private int partition(int n, float floor) {
-        int front = 0;
-        for (int i = 0; i < n; i++) {
+    /** Moves the candidates in [from, n) with at least {@code floor} weight to {@code from} on; returns their end. */
+    private int moveToFront(int from, int n, float floor) {
+        int front = from;
+        for (int i = from; i < n; i++) {
             int token = candidates[i];
             if (weights[token] >= floor) {
                 candidates[i] = candidates[front];
@@ -251,7 +241,7 @@ public final class Sampler {
     }
 
     private int draw(int n) {
-        double u = random.nextDouble() * mass(n);
+        double u = random.nextDouble() * mass(0, n);
         double cumulative = 0;
         int last = candidates[0];
         for (int i = 0; i < n; i++) {
@@ -269,9 +259,9 @@ public final class Sampler {
         return last;
     }
 
-    private double mass(int n) {
+    private double mass(int from, int to) {
         double sum = 0;
-        for (int i = 0; i < n; i++) {
+        for (int i = from; i < to; i++) {
             sum += weights[candidates[i]];
         }
         return sum;
