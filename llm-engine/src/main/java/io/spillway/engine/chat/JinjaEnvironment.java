@@ -74,8 +74,8 @@ final class JinjaEnvironment {
     }
 
     /**
-     * The first error, as "line N: message" (or "lines M-N"), of a render that also visits the branches it does not
-     * take; {@code raise_exception} calls do not count.
+     * The first error, as "line N: message" (or "lines M-N: message"), of a render that also visits
+     * the branches it does not take; {@code raise_exception} calls do not count.
      */
     Optional<String> syntaxError(TemplateSource source, Map<String, Object> bindings) {
         List<TemplateError> errors = jinjava.renderForResult(source.text(), bindings, validation).getErrors().stream()

@@ -235,7 +235,8 @@ final class PythonStrings {
             case null -> null;
             case String s -> s;
             case Object other -> throw new PythonError(
-                    "str." + name + "() argument " + (i + 1) + " must be a string, not " + other.getClass().getSimpleName());
+                    "str." + name + "() argument " + (i + 1) + " must be a string, not "
+                            + other.getClass().getSimpleName());
         };
     }
 

@@ -68,7 +68,8 @@ record TokenizerConfig(Optional<String> chatTemplate, String bosToken, String eo
             if ("default".equals(name)) {
                 JsonNode template = entry.get("template");
                 if (template == null || !template.isTextual()) {
-                    throw new CheckpointException(file, "chat_template", "the template named 'default' is not a string");
+                    throw new CheckpointException(file, "chat_template",
+                            "the template named 'default' is not a string");
                 }
                 return Optional.of(template.asText());
             }

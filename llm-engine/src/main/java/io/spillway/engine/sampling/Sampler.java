@@ -41,8 +41,8 @@ public final class Sampler {
      * @param logits        the model's logits over the vocabulary for the next position; not modified
      * @param history       the sequence so far (prompt and generated tokens), for the repetition penalty
      * @param historyLength how many entries of {@code history} are valid
-     * @throws IllegalArgumentException when the logits contain NaN or the history holds ids outside
-     *                                  the vocabulary
+     * @throws IllegalArgumentException when the logits contain NaN, or, with a repetition penalty,
+     *                                  the history holds ids outside the vocabulary
      */
     public int next(float[] logits, int[] history, int historyLength) {
         if (logits.length == 0) {
@@ -176,7 +176,8 @@ public final class Sampler {
         if (n > SMALL) {
             above = 0;
             double massAbove = 0;
-            for (float floor = 0x1p-4f; floor > 0 && massAbove < target; floor *= Math.min(floor, 0x1p-4f)) {
+            // Floors 2^-4, 2^-8, 2^-16, ... until the float underflows to 0.
+            for (float floor = 0x1p-4f; floor > 0 && massAbove < target; floor *= floor) {
                 int from = above;
                 above = moveToFront(from, n, floor);
                 massAbove += mass(from, above);
@@ -224,12 +225,13 @@ public final class Sampler {
         }
     }
 
-    /**
-     * Drops candidates less likely than min_p times the most likely one, as HF's MinPLogitsWarper.
-     * The most likely token has weight 1: every filter before keeps the argmax.
-     */
+    /** Drops candidates less likely than min_p times the most likely one, as HF's MinPLogitsWarper. */
     private int minP(int n) {
-        float floor = (float) params.minP();
+        float best = 0;
+        for (int i = 0; i < n; i++) {
+            best = Math.max(best, weights[candidates[i]]);
+        }
+        float floor = (float) (params.minP() * best);
         int kept = 0;
         for (int i = 0; i < n; i++) {
             int token = candidates[i];

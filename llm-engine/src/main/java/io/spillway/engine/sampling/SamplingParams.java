@@ -7,7 +7,8 @@ import java.util.Objects;
  * How one sequence picks its tokens, with the meaning HF transformers and vLLM give these knobs.
  * A filter at its neutral value is off: {@code topK == 0}, {@code topP == 1}, {@code minP == 0},
  * {@code repetitionPenalty == 1}. {@code temperature == 0} means greedy decoding (argmax after the
- * repetition penalty; the other filters and the seed do not matter then).
+ * repetition penalty; the other filters and the seed do not matter then), and so does any
+ * temperature below {@value #GREEDY_BELOW}, as in vLLM: dividing by it would overflow.
  *
  * @param temperature       logits are divided by it before sampling; 0 for greedy
  * @param topK              keep the {@code topK} most likely tokens (and ties with the last); 0 for all
@@ -29,6 +30,9 @@ public record SamplingParams(
         long seed,
         int maxTokens,
         List<String> stop) {
+
+    /** Temperatures below this one decode greedily. */
+    public static final double GREEDY_BELOW = 1e-5;
 
     public SamplingParams {
         check(temperature >= 0 && Double.isFinite(temperature), "temperature must be >= 0 (0 for greedy)", temperature);
@@ -57,7 +61,7 @@ public record SamplingParams(
     }
 
     public boolean isGreedy() {
-        return temperature == 0;
+        return temperature < GREEDY_BELOW;
     }
 
     public SamplingParams withTemperature(double temperature) {

@@ -12,6 +12,7 @@ import jdk.incubator.vector.VectorSpecies;
 final class VocabMath {
 
     private static final VectorSpecies<Float> SPECIES = FloatVector.SPECIES_PREFERRED;
+    private static final VectorMask<Float> ALL = SPECIES.maskAll(true);
 
     private VocabMath() {
     }
@@ -23,9 +24,8 @@ final class VocabMath {
      */
     static int argmax(float[] values) {
         FloatVector max = FloatVector.broadcast(SPECIES, Float.NEGATIVE_INFINITY);
-        VectorMask<Float> all = SPECIES.maskAll(true);
         for (int i = 0; i < values.length; i += SPECIES.length()) {
-            VectorMask<Float> lanes = i < SPECIES.loopBound(values.length) ? all : SPECIES.indexInRange(i, values.length);
+            VectorMask<Float> lanes = lanes(i, values.length);
             FloatVector v = FloatVector.fromArray(SPECIES, values, i, lanes);
             if (v.test(VectorOperators.IS_NAN, lanes).anyTrue()) {
                 throw new IllegalArgumentException("logit of token " + firstNaN(values, i) + " is NaN");
@@ -34,13 +34,19 @@ final class VocabMath {
         }
         float best = max.reduceLanes(VectorOperators.MAX);
         for (int i = 0; i < values.length; i += SPECIES.length()) {
-            VectorMask<Float> lanes = i < SPECIES.loopBound(values.length) ? all : SPECIES.indexInRange(i, values.length);
-            VectorMask<Float> hits = FloatVector.fromArray(SPECIES, values, i, lanes).compare(VectorOperators.EQ, best, lanes);
+            VectorMask<Float> lanes = lanes(i, values.length);
+            VectorMask<Float> hits = FloatVector.fromArray(SPECIES, values, i, lanes)
+                    .compare(VectorOperators.EQ, best, lanes);
             if (hits.anyTrue()) {
                 return i + hits.firstTrue();
             }
         }
         throw new AssertionError("no value equals the maximum");
+    }
+
+    /** The lanes of the vector at {@code i} that lie inside an array of {@code length}. */
+    private static VectorMask<Float> lanes(int i, int length) {
+        return i + SPECIES.length() <= length ? ALL : SPECIES.indexInRange(i, length);
     }
 
     private static int firstNaN(float[] values, int from) {
@@ -53,9 +59,8 @@ final class VocabMath {
 
     /** {@code out[i] = exp((values[i] - max) * scale)} for every i, to float precision. */
     static void expShifted(float[] values, float max, float scale, float[] out) {
-        VectorMask<Float> all = SPECIES.maskAll(true);
         for (int i = 0; i < values.length; i += SPECIES.length()) {
-            VectorMask<Float> lanes = i < SPECIES.loopBound(values.length) ? all : SPECIES.indexInRange(i, values.length);
+            VectorMask<Float> lanes = lanes(i, values.length);
             FloatVector.fromArray(SPECIES, values, i, lanes)
                     .sub(max)
                     .mul(scale)

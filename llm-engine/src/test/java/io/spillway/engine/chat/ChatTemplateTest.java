@@ -7,8 +7,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import org.junit.jupiter.api.Test;
 
 class ChatTemplateTest {
@@ -212,6 +216,29 @@ class ChatTemplateTest {
         ChatTemplate template = ChatTemplate.of("Today Date: {{ strftime_now('%d %b %Y') }}", "", "");
 
         assertThat(template.render(List.of(user("q")), true)).matches("Today Date: \\d{2} [A-Z][a-z]{2} \\d{4}");
+    }
+
+    @Test
+    void rendersConcurrently() throws Exception {
+        ChatTemplate template = ChatTemplate.of(LLAMA3, "<|begin_of_text|>", "<|eot_id|>");
+        try (ExecutorService pool = Executors.newFixedThreadPool(4)) {
+            List<Future<Boolean>> results = new ArrayList<>();
+            for (int t = 0; t < 4; t++) {
+                results.add(pool.submit(() -> {
+                    for (int i = 0; i < 100; i++) {
+                        String text = "message " + i + " of " + Thread.currentThread().getName();
+                        String expected = "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\n" + text + "<|eot_id|>";
+                        if (!template.render(List.of(user(text)), false).equals(expected)) {
+                            return false;
+                        }
+                    }
+                    return true;
+                }));
+            }
+            for (Future<Boolean> result : results) {
+                assertThat(result.get()).isTrue();
+            }
+        }
     }
 
     @Test

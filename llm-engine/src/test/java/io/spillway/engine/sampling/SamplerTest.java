@@ -65,6 +65,26 @@ class SamplerTest {
     }
 
     @Test
+    void argmaxAndNaNChecksCoverEveryLaneAndTheTail() {
+        Sampler sampler = new Sampler(SamplingParams.greedy(10));
+        for (int vocab = 1; vocab <= 40; vocab++) {
+            for (int at = 0; at < vocab; at++) {
+                float[] logits = new float[vocab];
+                Arrays.fill(logits, -1f);
+                logits[at] = 5f;
+                if (at + 7 < vocab) {
+                    logits[at + 7] = 5f;
+                }
+                assertThat(sampler.next(logits, NO_HISTORY, 0)).isEqualTo(at);
+                logits[at] = Float.NaN;
+                int nan = at;
+                assertThatThrownBy(() -> sampler.next(logits, NO_HISTORY, 0))
+                        .isInstanceOf(IllegalArgumentException.class).hasMessage("logit of token " + nan + " is NaN");
+            }
+        }
+    }
+
+    @Test
     void repetitionPenaltyDividesPositiveAndMultipliesNegativeLogits() {
         Sampler sampler = new Sampler(SamplingParams.greedy(10).withRepetitionPenalty(1.5));
 
