@@ -1,0 +1,49 @@
+package io.spillway.engine.cli;
+
+import io.spillway.engine.CheckpointException;
+
+import java.io.PrintStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/** Entry point of {@code bin/spillway}'s engine subcommands. Errors print as one line, no stack trace. */
+public final class SpillwayCli {
+    private SpillwayCli() {
+    }
+
+    public static void main(String[] argv) {
+        System.exit(run(argv, System.out, System.err));
+    }
+
+    static int run(String[] argv, PrintStream out, PrintStream err) {
+        if (argv.length == 0) {
+            err.println("spillway: name a command: generate, ppl, bench, calibrate");
+            return 2;
+        }
+        String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
+        try {
+            return switch (argv[0]) {
+                case "generate" -> new GenerateCommand().run(rest, out, err);
+                case "ppl" -> new PplCommand().run(rest, out, err);
+                case "bench" -> new BenchCommand().run(rest, out, err);
+                case "calibrate" -> new CalibrateCommand().run(rest, out, err);
+                default -> throw new UsageException("unknown command '" + argv[0] + "' (generate, ppl, bench, calibrate)");
+            };
+        } catch (UsageException e) {
+            err.println("spillway: " + e.getMessage());
+            return 2;
+        } catch (CheckpointException | IllegalArgumentException | UncheckedIOException e) {
+            err.println("spillway: error: " + e.getMessage());
+            if (System.getenv("SPILLWAY_DEBUG") != null) {
+                e.printStackTrace(err);
+            }
+            return 1;
+        }
+    }
+
+    /** The shipped tiny model, found from the launcher's home so commands work from any directory. */
+    static Path defaultModel() {
+        return Path.of(System.getProperty("spillway.home", ".")).resolve("models/tiny-llama");
+    }
+}

@@ -1,0 +1,8 @@
+package io.spillway.engine.cli;
+
+/** A command line the CLI cannot run: reported as one line with exit status 2. */
+final class UsageException extends RuntimeException {
+    UsageException(String message) {
+        super(message);
+    }
+}

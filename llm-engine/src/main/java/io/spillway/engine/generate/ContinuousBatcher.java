@@ -1,0 +1,170 @@
+package io.spillway.engine.generate;
+
+import io.spillway.engine.kv.KvCache;
+import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.sampling.StopMatcher;
+import io.spillway.engine.tokenizer.Tokenizer;
+
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Queue;
+import java.util.function.Supplier;
+
+/**
+ * Continuous batching: every {@link #step} runs one forward pass over all running sequences, their
+ * next decode token each plus prompt chunks of newly admitted ones (up to a token budget, so a long
+ * prompt cannot stall everyone's decoding). Sequences join and leave between steps.
+ */
+public final class ContinuousBatcher {
+    private final LlamaModel model;
+    private final Tokenizer tokenizer;
+    private final Supplier<KvCache> caches;
+    private final int maxBatch;
+    private final int prefillBudget;
+    private final Queue<ActiveSequence> waiting = new ArrayDeque<>();
+    private final List<ActiveSequence> running = new ArrayList<>();
+    private int lastBatchSize;
+
+    /**
+     * @param maxBatch      most sequences decoding together
+     * @param prefillBudget most prompt tokens prefilled in one step
+     */
+    public ContinuousBatcher(LlamaModel model, Tokenizer tokenizer, Supplier<KvCache> caches, int maxBatch, int prefillBudget) {
+        if (maxBatch < 1 || prefillBudget < 1) {
+            throw new IllegalArgumentException("maxBatch and prefillBudget must be positive");
+        }
+        this.model = model;
+        this.tokenizer = tokenizer;
+        this.caches = caches;
+        this.maxBatch = maxBatch;
+        this.prefillBudget = prefillBudget;
+    }
+
+    /** Queues a request; it starts at a coming step. Rejects prompts that leave no room to generate. */
+    public synchronized Generation submit(GenerationRequest request, GenerationListener listener) {
+        int context = model.config().maxPositions();
+        if (request.prompt().length >= context) {
+            throw new IllegalArgumentException("the prompt has " + request.prompt().length
+                    + " tokens; the model's context is " + context + ", leaving no room to generate");
+        }
+        ActiveSequence seq = new ActiveSequence(request, listener, caches.get(), tokenizer.streamingDecoder());
+        waiting.add(seq);
+        return seq;
+    }
+
+    public synchronized boolean hasWork() {
+        return !waiting.isEmpty() || !running.isEmpty();
+    }
+
+    public synchronized int running() {
+        return running.size();
+    }
+
+    public synchronized int waiting() {
+        return waiting.size();
+    }
+
+    /** Sequences in the last forward pass. */
+    public synchronized int lastBatchSize() {
+        return lastBatchSize;
+    }
+
+    /** Runs steps until every submitted request has finished. */
+    public void runUntilIdle() {
+        while (step()) {
+            Thread.onSpinWait();
+        }
+    }
+
+    /** One forward pass over the batch; returns whether work remains. */
+    public synchronized boolean step() {
+        dropCancelled();
+        while (running.size() < maxBatch && !waiting.isEmpty()) {
+            running.add(waiting.poll());
+        }
+        if (running.isEmpty()) {
+            lastBatchSize = 0;
+            return false;
+        }
+        List<LlamaModel.Step> steps = new ArrayList<>();
+        List<ActiveSequence> owners = new ArrayList<>();
+        List<Boolean> samples = new ArrayList<>();
+        int budget = prefillBudget;
+        for (ActiveSequence s : running) {
+            if (s.prefilling()) {
+                if (budget == 0) {
+                    continue;
+                }
+                int[] prompt = s.request.prompt();
+                int n = Math.min(budget, prompt.length - s.prefilled);
+                steps.add(new LlamaModel.Step(s.cache, java.util.Arrays.copyOfRange(prompt, s.prefilled, s.prefilled + n), false));
+                budget -= n;
+                s.prefilled += n;
+                samples.add(!s.prefilling());
+            } else {
+                steps.add(new LlamaModel.Step(s.cache, new int[] {s.lastToken()}, false));
+                samples.add(true);
+            }
+            owners.add(s);
+        }
+        lastBatchSize = steps.size();
+        float[][] logits = model.forward(steps);
+        for (int i = 0; i < owners.size(); i++) {
+            if (samples.get(i)) {
+                advance(owners.get(i), logits[i]);
+            }
+        }
+        running.removeIf(ActiveSequence::isDone);
+        return hasWork();
+    }
+
+    private void advance(ActiveSequence s, float[] logits) {
+        int token = s.sampler.next(logits, s.history(), s.historyLength());
+        s.append(token);
+        if (s.request.eosIds().contains(token)) {
+            finish(s, FinishReason.STOP);
+            return;
+        }
+        StopMatcher.Result r = s.stops.append(s.decoder.append(token));
+        s.listener.onToken(token, r.text());
+        if (r.stopped()) {
+            s.stoppedByString = true;
+            finish(s, FinishReason.STOP);
+        } else if (s.generated >= s.request.params().maxTokens()
+                || s.cache.length() + 1 >= model.config().maxPositions()) {
+            finish(s, FinishReason.LENGTH);
+        }
+    }
+
+    private void finish(ActiveSequence s, FinishReason reason) {
+        if (reason != FinishReason.CANCELLED && !s.stoppedByString) {
+            // Bytes of an unfinished character or a partial stop string are released as they are.
+            String tail = s.stops.append(s.decoder.flush()).text() + s.stops.flush();
+            if (!tail.isEmpty()) {
+                s.listener.onToken(-1, tail);
+            }
+        }
+        s.cache.close();
+        s.markDone();
+        s.listener.onFinish(reason, new GenerationListener.Usage(s.request.prompt().length, s.generated));
+    }
+
+    private void dropCancelled() {
+        for (Iterator<ActiveSequence> it = waiting.iterator(); it.hasNext(); ) {
+            ActiveSequence s = it.next();
+            if (s.cancelled()) {
+                it.remove();
+                finish(s, FinishReason.CANCELLED);
+            }
+        }
+        for (Iterator<ActiveSequence> it = running.iterator(); it.hasNext(); ) {
+            ActiveSequence s = it.next();
+            if (s.cancelled()) {
+                it.remove();
+                finish(s, FinishReason.CANCELLED);
+            }
+        }
+    }
+}

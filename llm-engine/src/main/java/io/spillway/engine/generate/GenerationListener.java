@@ -1,0 +1,18 @@
+package io.spillway.engine.generate;
+
+/** Receives one generation's output on the engine thread: keep the work done here small. */
+public interface GenerationListener {
+
+    /**
+     * A sampled token and the text it completed; {@code text} may be empty while a UTF-8 character or
+     * a possible stop string is still incomplete. Text held back to the end comes with token id -1.
+     */
+    void onToken(int tokenId, String text);
+
+    /** The end: called exactly once, after the last {@link #onToken}. */
+    void onFinish(FinishReason reason, Usage usage);
+
+    /** Token counts of a finished generation. */
+    record Usage(int promptTokens, int completionTokens) {
+    }
+}
