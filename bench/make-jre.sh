@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Packs a small Java 25 runtime plus the engine's jars into gpu/ (git-ignored) for the GPU machine,
+# which has no Java and takes at most 64 MiB with the repository. Only what the engine's eval and
+# bench commands load goes: no chat templates (Jinjava and its dependencies stay behind).
+# Usage: bench/make-jre.sh   (after bin/spillway build)
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+jdk=${JAVA_HOME_25:-/usr/lib/jvm/temurin-25-jdk-amd64}
+out="$root/gpu"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+"$jdk/bin/jlink" --add-modules java.base,java.logging,java.management,jdk.unsupported,jdk.incubator.vector \
+  --strip-debug --no-header-files --no-man-pages --output "$tmp/jre"
+strip --strip-unneeded "$tmp/jre/lib/server/libjvm.so" || true
+mkdir -p "$out/lib"
+tar -C "$tmp" -cJf "$out/jre.tar.xz" jre
+rm -f "$out"/lib/*.jar
+cp "$root/llm-engine/target/llm-engine.jar" "$root"/llm-engine/target/lib/{kv-quant,jackson-}*.jar "$out/lib/"
+du -sh "$out/jre.tar.xz" "$out/lib"
