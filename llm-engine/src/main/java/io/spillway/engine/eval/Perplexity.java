@@ -22,8 +22,9 @@ public final class Perplexity {
     }
 
     /**
-     * @param kvBytesPerToken the caches' stored bytes per cached token (all layers, keys and values),
-     *                        measured on full windows at their end
+     * @param kvBytesPerToken the caches' stored bytes per cached token (all layers, keys and values):
+     *                        at the end of each full window when prefilled, and averaged over every
+     *                        step when fed token by token (the fp16 window fills and empties)
      */
     public record Result(double perplexity, long predictedTokens, double nllSum, double kvBytesPerToken) {
     }
@@ -65,13 +66,12 @@ public final class Perplexity {
                 for (int g = 0; g < group.size(); g++) {
                     open.add(caches.get());
                 }
-                nll += tokenByToken ? decodeGroup(group, open) : prefillGroup(group, open);
-                for (int g = 0; g < group.size(); g++) {
-                    predicted += group.get(g).length - 1;
-                    if (group.get(g).length == window + 1) {
-                        kvBytes += open.get(g).bytes();
-                        kvTokens += open.get(g).length();
-                    }
+                long[] usage = new long[2];
+                nll += tokenByToken ? decodeGroup(group, open, usage) : prefillGroup(group, open, usage);
+                kvBytes += usage[0];
+                kvTokens += usage[1];
+                for (int[] w : group) {
+                    predicted += w.length - 1;
                 }
             } finally {
                 open.forEach(KvCache::close);
@@ -81,7 +81,17 @@ public final class Perplexity {
         return new Result(Math.exp(nll / predicted), predicted, nll, kvTokens == 0 ? 0 : (double) kvBytes / kvTokens);
     }
 
-    private double prefillGroup(List<int[]> group, List<KvCache> caches) {
+    /** Adds the stored bytes and tokens of the full windows' caches to {@code usage}. */
+    private void measure(List<int[]> group, List<KvCache> caches, long[] usage) {
+        for (int g = 0; g < group.size(); g++) {
+            if (group.get(g).length == window + 1) {
+                usage[0] += caches.get(g).bytes();
+                usage[1] += caches.get(g).length();
+            }
+        }
+    }
+
+    private double prefillGroup(List<int[]> group, List<KvCache> caches, long[] usage) {
         List<LlamaModel.Step> steps = new ArrayList<>();
         for (int g = 0; g < group.size(); g++) {
             int[] w = group.get(g);
@@ -95,10 +105,11 @@ public final class Perplexity {
                 nll += negativeLogLikelihood(logits[g], t, model.config().vocabSize(), w[t + 1]);
             }
         }
+        measure(group, caches, usage);
         return nll;
     }
 
-    private double decodeGroup(List<int[]> group, List<KvCache> caches) {
+    private double decodeGroup(List<int[]> group, List<KvCache> caches, long[] usage) {
         double nll = 0;
         int longest = group.stream().mapToInt(w -> w.length).max().orElse(0);
         for (int t = 0; t + 1 < longest; t++) {
@@ -115,6 +126,7 @@ public final class Perplexity {
             for (int s = 0; s < live.size(); s++) {
                 nll += negativeLogLikelihood(logits[s], 0, model.config().vocabSize(), live.get(s)[t + 1]);
             }
+            measure(group, caches, usage);
         }
         return nll;
     }
