@@ -49,6 +49,10 @@ public abstract class PagedKvCache implements KvCache {
     /** Points {@code view} at the values of the first {@code tokens} tokens of {@code block} for one KV head. */
     protected abstract void values(int layer, int block, int kvHead, int tokens, BlockView view);
 
+    public KvLayout layout() {
+        return layout;
+    }
+
     @Override
     public int length() {
         return length;
@@ -57,6 +61,11 @@ public abstract class PagedKvCache implements KvCache {
     @Override
     public void commit(int count) {
         length += count;
+    }
+
+    /** Sets the length of a cache whose content was restored rather than written. */
+    protected void restoredLength(int tokens) {
+        length = tokens;
     }
 
     @Override

@@ -32,6 +32,7 @@ public final class QuantizedKvCache extends PagedKvCache {
     private final int keyGroup;
     private final int valueGroup;
     private final LayerState[] layers;
+    private final String calibrationId;
     /** [kvHead] -> the prepared layer's keys (post-RoPE) or values, token-major rows of headDim. */
     private float[][] decodedKeys = new float[0][];
     private float[][] decodedValues = new float[0][];
@@ -92,6 +93,7 @@ public final class QuantizedKvCache extends PagedKvCache {
             }
             keyRotation[l] = new ChannelRotation(kvDim, keyRotationSize, order);
         }
+        this.calibrationId = method.keys().reorder() ? calibration.id() : "";
         this.valueRotation = new ChannelRotation(kvDim, method.values().rotationHeads() == 1 ? d : 1, null);
         this.layers = new LayerState[layout.layers()];
         for (int l = 0; l < layers.length; l++) {
@@ -116,6 +118,112 @@ public final class QuantizedKvCache extends PagedKvCache {
         return method;
     }
 
+    /** The calibration whose channel orders the packed keys use; empty when the method does not reorder. */
+    public String calibrationId() {
+        return calibrationId;
+    }
+
+    int keyGroup() {
+        return keyGroup;
+    }
+
+    /** One layer as {@link QuantizedKvSpill} stores it: packed blocks verbatim, the fp16 window, the sinks. */
+    void writeLayer(int layer, java.io.DataOutput out) throws java.io.IOException {
+        LayerState st = layers[layer];
+        out.writeInt(st.keyBlocks.size());
+        for (int b = 0; b < st.keyBlocks.size(); b++) {
+            out.writeInt(st.blockStarts.get(b));
+            st.keyBlocks.get(b).writeTo(out);
+            st.valueBlocks.get(b).writeTo(out);
+        }
+        out.writeInt(st.resStart);
+        out.writeInt(st.resCount);
+        writeHalfs(out, st.resKeys, st.resCount * kvDim);
+        writeHalfs(out, st.resValues, st.resCount * kvDim);
+        for (int t = 0; t < st.resCount; t++) {
+            out.writeFloat(st.resSalience[t]);
+        }
+        st.sinks.writeTo(out);
+        out.writeInt(st.sinkRows.size());
+        for (var e : new java.util.TreeMap<>(st.sinkRows).entrySet()) {
+            out.writeInt(e.getKey());
+            writeHalfs(out, e.getValue()[0], kvDim);
+            writeHalfs(out, e.getValue()[1], kvDim);
+        }
+    }
+
+    void readLayer(int layer, java.io.DataInput in, int tokens) throws java.io.IOException {
+        LayerState st = layers[layer];
+        int blocks = in.readInt();
+        if (blocks < 0 || blocks > tokens) {
+            throw new java.io.IOException("corrupt layer " + layer + ": " + blocks + " blocks for " + tokens + " tokens");
+        }
+        int next = 0;
+        for (int b = 0; b < blocks; b++) {
+            int start = in.readInt();
+            PackedBlock k = PackedBlock.readFrom(in);
+            PackedBlock v = PackedBlock.readFrom(in);
+            if (start != next || k.rows() != v.rows() || k.cols() != kvDim || v.cols() != kvDim || k.rows() > blockSize) {
+                throw new java.io.IOException("corrupt layer " + layer + ": block " + b + " does not fit the cache's shape");
+            }
+            st.blockStarts.add(start);
+            st.keyBlocks.add(k);
+            st.valueBlocks.add(v);
+            next = start + k.rows();
+        }
+        st.resStart = in.readInt();
+        st.resCount = in.readInt();
+        if (st.resStart != next || st.resCount < 0 || st.resCount >= blockSize || st.resStart + st.resCount != tokens) {
+            throw new java.io.IOException("corrupt layer " + layer + ": window of " + st.resCount + " tokens at "
+                    + st.resStart + " does not end at " + tokens);
+        }
+        readHalfs(in, st.resKeys, st.resCount * kvDim);
+        readHalfs(in, st.resValues, st.resCount * kvDim);
+        for (int t = 0; t < st.resCount; t++) {
+            st.resSalience[t] = in.readFloat();
+        }
+        if (st.resRopedKeys != null) {
+            for (int t = 0; t < st.resCount; t++) {
+                System.arraycopy(st.resKeys, t * kvDim, st.resRopedKeys, t * kvDim, kvDim);
+                if (method.preRope()) {
+                    rope.rotate(st.resRopedKeys, t * kvDim, layout.kvHeads(), st.resStart + t);
+                }
+            }
+        }
+        st.sinks.restore(in, tokens);
+        int sinks = in.readInt();
+        if (sinks < 0 || sinks > method.sinkActivations()) {
+            throw new java.io.IOException("corrupt layer " + layer + ": " + sinks + " sink rows");
+        }
+        for (int i = 0; i < sinks; i++) {
+            int pos = in.readInt();
+            float[] k = new float[kvDim];
+            float[] v = new float[kvDim];
+            readHalfs(in, k, kvDim);
+            readHalfs(in, v, kvDim);
+            if (pos < 0 || pos >= st.resStart || !st.sinks.isSink(pos)) {
+                throw new java.io.IOException("corrupt layer " + layer + ": sink row for position " + pos);
+            }
+            st.sinkRows.put(pos, new float[][] {k, v});
+        }
+    }
+
+    void restored(int tokens) {
+        restoredLength(tokens);
+    }
+
+    private static void writeHalfs(java.io.DataOutput out, float[] x, int n) throws java.io.IOException {
+        for (int i = 0; i < n; i++) {
+            out.writeShort(Float.floatToFloat16(x[i]));
+        }
+    }
+
+    private static void readHalfs(java.io.DataInput in, float[] x, int n) throws java.io.IOException {
+        for (int i = 0; i < n; i++) {
+            x[i] = Float.float16ToFloat(in.readShort());
+        }
+    }
+
     @Override
     public void write(int layer, LayerRows rows, int first, int count) {
         LayerState st = layers[layer];
@@ -132,6 +240,8 @@ public final class QuantizedKvCache extends PagedKvCache {
             roundToFp16(st.resKeys, at, kvDim);
             roundToFp16(st.resValues, at, kvDim);
             st.sinks.offer(pos, rows.hidden(), row * rows.hiddenWidth(), rows.hiddenWidth());
+            // A stronger activation may have displaced an older sink: its packed row serves again.
+            st.sinkRows.keySet().removeIf(p -> !st.sinks.isSink(p));
             if (st.resRopedKeys != null) {
                 System.arraycopy(st.resKeys, at, st.resRopedKeys, at, kvDim);
                 if (method.preRope()) {
@@ -194,7 +304,6 @@ public final class QuantizedKvCache extends PagedKvCache {
                         java.util.Arrays.copyOfRange(st.resValues, t * kvDim, (t + 1) * kvDim)});
             }
         }
-        st.sinkRows.keySet().removeIf(p -> !st.sinks.isSink(p));
         st.resStart += n;
         st.resCount = 0;
     }

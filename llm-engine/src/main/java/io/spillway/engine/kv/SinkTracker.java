@@ -46,6 +46,34 @@ final class SinkTracker {
         return owned.containsKey(position);
     }
 
+    /** The activations held, strongest last: what {@link #restore} needs to rebuild this tracker. */
+    void writeTo(java.io.DataOutput out) throws java.io.IOException {
+        java.util.List<Activation> all = new java.util.ArrayList<>(top);
+        all.sort((a, b) -> Float.compare(a.magnitude, b.magnitude));
+        out.writeInt(all.size());
+        for (Activation a : all) {
+            out.writeFloat(a.magnitude);
+            out.writeInt(a.position);
+        }
+    }
+
+    void restore(java.io.DataInput in, int tokens) throws java.io.IOException {
+        int n = in.readInt();
+        if (n < 0 || n > k) {
+            throw new java.io.IOException("corrupt sink state: " + n + " activations, at most " + k + " kept");
+        }
+        top.clear();
+        owned.clear();
+        for (int i = 0; i < n; i++) {
+            float m = in.readFloat();
+            int position = in.readInt();
+            if (position < 0 || position >= tokens || !(m >= 0)) {
+                throw new java.io.IOException("corrupt sink state: activation " + m + " at position " + position);
+            }
+            add(new Activation(m, position));
+        }
+    }
+
     void dropFrom(int position) {
         top.removeIf(a -> a.position >= position);
         owned.keySet().removeIf(p -> p >= position);
