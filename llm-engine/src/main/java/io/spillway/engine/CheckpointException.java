@@ -8,6 +8,9 @@ import java.nio.file.Path;
  * CLI can print it as one line instead of a stack trace.
  */
 public class CheckpointException extends RuntimeException {
+    @java.io.Serial
+    private static final long serialVersionUID = 1L;
+
 
     public CheckpointException(Path file, String message) {
         super(file + ": " + message);

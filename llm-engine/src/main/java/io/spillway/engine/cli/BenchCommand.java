@@ -32,6 +32,7 @@ final class BenchCommand {
             out.print(HELP);
             return 0;
         }
+        KvOption.check("bench", a);
         Path modelDir = a.path("model", SpillwayCli.defaultModel());
         int[] batches = a.integers("batch", new int[] {1, 8});
         int promptTokens = a.integer("prompt-tokens", 256);

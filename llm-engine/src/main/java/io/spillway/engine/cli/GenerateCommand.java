@@ -49,6 +49,7 @@ final class GenerateCommand {
             out.print(HELP);
             return 0;
         }
+        KvOption.check("generate", a);
         int inputs = (a.has("prompt") ? 1 : 0) + (a.has("chat") ? 1 : 0) + (a.has("messages") ? 1 : 0);
         if (inputs != 1) {
             throw new UsageException("generate: give exactly one of --prompt, --chat or --messages\n" + HELP);

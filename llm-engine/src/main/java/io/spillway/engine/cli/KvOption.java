@@ -17,21 +17,24 @@ final class KvOption {
     private KvOption() {
     }
 
-    static KvCacheFactory parse(String command, Args a, LlamaModel model) {
+    /** Checks --kv and --kv-mode before any file is read, so a typo is a usage error, not a late failure. */
+    static KvCacheFactory.Mode check(String command, Args a) {
         String method = a.string("kv", "fp32");
-        KvCacheFactory.Mode mode;
+        if (!method.equals("fp32")) {
+            try {
+                KvMethod.parse(method);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException(command + ": --kv: " + e.getMessage() + " (or fp32)");
+            }
+        }
         try {
-            mode = KvCacheFactory.Mode.valueOf(a.string("kv-mode", "decode").toUpperCase(Locale.ROOT));
+            return KvCacheFactory.Mode.valueOf(a.string("kv-mode", "decode").toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new UsageException(command + ": --kv-mode must be all or decode");
         }
-        try {
-            return new KvCacheFactory(model, method, mode);
-        } catch (IllegalArgumentException e) {
-            if (!method.equals("fp32") && !KvMethod.NAMES.contains(method.split(":")[0])) {
-                throw new UsageException(command + ": " + e.getMessage() + " (or fp32)");
-            }
-            throw e;
-        }
+    }
+
+    static KvCacheFactory parse(String command, Args a, LlamaModel model) {
+        return new KvCacheFactory(model, a.string("kv", "fp32"), check(command, a));
     }
 }

@@ -28,6 +28,7 @@ final class PplCommand {
             out.print(HELP);
             return 0;
         }
+        KvOption.check("ppl", a);
         if (!a.has("data")) {
             throw new UsageException("ppl: --data FILE is required\n" + HELP);
         }

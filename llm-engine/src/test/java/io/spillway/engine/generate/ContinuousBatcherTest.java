@@ -1,0 +1,150 @@
+package io.spillway.engine.generate;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.spillway.engine.kv.DenseKvCache;
+import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.sampling.SamplingParams;
+import io.spillway.engine.testing.TinyLlama;
+import io.spillway.engine.tokenizer.Tokenizer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class ContinuousBatcherTest {
+    private static LlamaModel model;
+    private static Tokenizer tokenizer;
+    private static JsonNode prompts;
+
+    @BeforeAll
+    static void load() {
+        model = LlamaModel.load(TinyLlama.modelDir());
+        tokenizer = Tokenizer.load(TinyLlama.modelDir());
+        prompts = TinyLlama.reference().get("prompts");
+    }
+
+    @AfterAll
+    static void close() {
+        model.close();
+    }
+
+    /** Collects one generation's output. */
+    static final class Collector implements GenerationListener {
+        final List<Integer> ids = new ArrayList<>();
+        final StringBuilder text = new StringBuilder();
+        FinishReason reason;
+        Usage usage;
+        int finishes;
+
+        @Override
+        public void onToken(int tokenId, String t) {
+            if (tokenId >= 0) {
+                ids.add(tokenId);
+            }
+            text.append(t);
+        }
+
+        @Override
+        public void onFinish(FinishReason r, Usage u) {
+            reason = r;
+            usage = u;
+            finishes++;
+        }
+    }
+
+    private static ContinuousBatcher batcher(int maxBatch, int prefillBudget) {
+        return new ContinuousBatcher(model, tokenizer, () -> model.newCache(DenseKvCache.Precision.F32), maxBatch, prefillBudget);
+    }
+
+    @Test
+    void concurrentSequencesWithChunkedPrefillReproduceTheReference() {
+        ContinuousBatcher b = batcher(4, 7);
+        List<Collector> out = new ArrayList<>();
+        for (JsonNode p : prompts) {
+            Collector c = new Collector();
+            out.add(c);
+            b.submit(new GenerationRequest(TinyLlama.ints(p.get("input_ids")), SamplingParams.greedy(32), Set.of()), c);
+        }
+        int largest = 0;
+        while (b.step()) {
+            largest = Math.max(largest, b.lastBatchSize());
+        }
+        assertThat(largest).isEqualTo(4);
+        for (int i = 0; i < out.size(); i++) {
+            JsonNode p = prompts.get(i);
+            assertThat(out.get(i).ids).containsExactly(java.util.Arrays.stream(TinyLlama.ints(p.get("greedy_ids"))).boxed().toArray(Integer[]::new));
+            assertThat(out.get(i).text.toString()).isEqualTo(p.get("greedy_text").asText());
+            assertThat(out.get(i).reason).isEqualTo(FinishReason.LENGTH);
+            assertThat(out.get(i).usage).isEqualTo(new GenerationListener.Usage(p.get("input_ids").size(), 32));
+            assertThat(out.get(i).finishes).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void batchSizeIsCappedAndQueuedRequestsStillFinish() {
+        ContinuousBatcher b = batcher(2, 512);
+        List<Collector> out = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            Collector c = new Collector();
+            out.add(c);
+            b.submit(new GenerationRequest(TinyLlama.ints(prompts.get(i % 4).get("input_ids")), SamplingParams.greedy(3 + i), Set.of()), c);
+        }
+        while (b.step()) {
+            assertThat(b.lastBatchSize()).isLessThanOrEqualTo(2);
+        }
+        for (int i = 0; i < 5; i++) {
+            assertThat(out.get(i).ids).hasSize(3 + i);
+        }
+    }
+
+    @Test
+    void stopStringEndsTheGenerationBeforeIt() {
+        JsonNode p = prompts.get(0);
+        String full = p.get("greedy_text").asText();
+        Collector c = new Collector();
+        ContinuousBatcher b = batcher(1, 512);
+        b.submit(new GenerationRequest(TinyLlama.ints(p.get("input_ids")), SamplingParams.greedy(32).withStop(List.of("thinking")), Set.of()), c);
+        b.runUntilIdle();
+        assertThat(c.reason).isEqualTo(FinishReason.STOP);
+        assertThat(c.text.toString()).isEqualTo(full.substring(0, full.indexOf("thinking")));
+    }
+
+    @Test
+    void eosIdEndsTheGenerationWithoutItsText() {
+        JsonNode p = prompts.get(0);
+        int[] greedy = TinyLlama.ints(p.get("greedy_ids"));
+        Collector c = new Collector();
+        ContinuousBatcher b = batcher(1, 512);
+        b.submit(new GenerationRequest(TinyLlama.ints(p.get("input_ids")), SamplingParams.greedy(32), Set.of(greedy[2])), c);
+        b.runUntilIdle();
+        assertThat(c.reason).isEqualTo(FinishReason.STOP);
+        assertThat(c.usage.completionTokens()).isEqualTo(3);
+        assertThat(c.text.toString()).isEqualTo(tokenizer.decode(java.util.Arrays.copyOf(greedy, 2), false));
+    }
+
+    @Test
+    void cancelledGenerationStopsAtTheNextStep() {
+        Collector c = new Collector();
+        ContinuousBatcher b = batcher(1, 512);
+        Generation g = b.submit(new GenerationRequest(TinyLlama.ints(prompts.get(1).get("input_ids")), SamplingParams.greedy(32), Set.of()), c);
+        b.step();
+        b.step();
+        g.cancel();
+        b.runUntilIdle();
+        assertThat(c.reason).isEqualTo(FinishReason.CANCELLED);
+        assertThat(c.ids).hasSize(2);
+        assertThat(g.isDone()).isTrue();
+    }
+
+    @Test
+    void promptsThatFillTheContextAreRefused() {
+        assertThatThrownBy(() -> batcher(1, 512).submit(new GenerationRequest(new int[2048], SamplingParams.greedy(1), Set.of()), new Collector()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("2048");
+    }
+}
