@@ -1,10 +1,8 @@
 package io.spillway.engine.chat;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spillway.engine.CheckpointException;
-import java.io.IOException;
+import io.spillway.engine.model.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,27 +21,13 @@ record TokenizerConfig(Optional<String> chatTemplate, String bosToken, String eo
 
     static final String FILE = "tokenizer_config.json";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
-
     /** Reads {@code modelDir/tokenizer_config.json}; a missing file is an empty config. */
     static TokenizerConfig read(Path modelDir) {
         Path file = modelDir.resolve(FILE);
         if (!Files.exists(file)) {
             return new TokenizerConfig(Optional.empty(), "", "");
         }
-        JsonNode root;
-        try {
-            root = JSON.readTree(file.toFile());
-        } catch (JsonProcessingException e) {
-            throw new CheckpointException(file, "invalid JSON: " + e.getOriginalMessage()
-                    + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
-                            + ", column " + e.getLocation().getColumnNr()));
-        } catch (IOException e) {
-            throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
-        }
-        if (!root.isObject()) {
-            throw new CheckpointException(file, "expected a JSON object");
-        }
+        JsonNode root = Json.read(file);
         return new TokenizerConfig(
                 chatTemplate(file, root.get("chat_template")),
                 token(file, root, "bos_token"),

@@ -1,10 +1,8 @@
 package io.spillway.engine.sampling;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spillway.engine.CheckpointException;
-import java.io.IOException;
+import io.spillway.engine.model.Json;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -40,8 +38,6 @@ public record GenerationConfig(
 
     static final String FILE = "generation_config.json";
     static final String MODEL_CONFIG = "config.json";
-
-    private static final ObjectMapper JSON = new ObjectMapper();
 
     public GenerationConfig {
         eosTokenIds = List.copyOf(eosTokenIds);
@@ -112,20 +108,7 @@ public record GenerationConfig(
             if (!Files.exists(file)) {
                 return new Fields(file, null);
             }
-            JsonNode root;
-            try {
-                root = JSON.readTree(file.toFile());
-            } catch (JsonProcessingException e) {
-                throw new CheckpointException(file, "invalid JSON: " + e.getOriginalMessage()
-                        + (e.getLocation() == null ? "" : " at line " + e.getLocation().getLineNr()
-                                + ", column " + e.getLocation().getColumnNr()));
-            } catch (IOException e) {
-                throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
-            }
-            if (!root.isObject()) {
-                throw new CheckpointException(file, "expected a JSON object");
-            }
-            return new Fields(file, root);
+            return new Fields(file, Json.read(file));
         }
 
         private JsonNode get(String field) {

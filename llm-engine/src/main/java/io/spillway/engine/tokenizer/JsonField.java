@@ -1,13 +1,9 @@
 package io.spillway.engine.tokenizer;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.spillway.engine.CheckpointException;
+import io.spillway.engine.model.Json;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,24 +16,9 @@ import java.util.Map;
  */
 record JsonField(Path file, String path, JsonNode node) {
 
-    private static final ObjectMapper MAPPER = new ObjectMapper();
-
     /** Reads a whole JSON file; its root must be an object. */
     static JsonField read(Path file) {
-        JsonNode root;
-        try {
-            root = MAPPER.readTree(Files.readString(file));
-        } catch (NoSuchFileException e) {
-            throw new CheckpointException(file, "file not found", e);
-        } catch (JsonProcessingException e) {
-            throw new CheckpointException(file, "malformed JSON: " + e.getOriginalMessage(), e);
-        } catch (IOException e) {
-            throw new CheckpointException(file, "cannot read: " + e.getMessage(), e);
-        }
-        if (root == null || !root.isObject()) {
-            throw new CheckpointException(file, "expected a JSON object at the top level");
-        }
-        return new JsonField(file, "", root);
+        return new JsonField(file, "", Json.read(file));
     }
 
     JsonField get(String name) {

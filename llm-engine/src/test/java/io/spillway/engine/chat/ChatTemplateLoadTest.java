@@ -124,7 +124,7 @@ class ChatTemplateLoadTest {
 
         assertThatThrownBy(() -> ChatTemplate.load(dir))
                 .isInstanceOf(CheckpointException.class)
-                .hasMessageContaining("tokenizer_config.json: invalid JSON");
+                .hasMessageContaining("tokenizer_config.json: malformed JSON");
     }
 
     @Test

@@ -84,7 +84,7 @@ class GenerationConfigTest {
 
         assertThatThrownBy(() -> GenerationConfig.load(dir))
                 .isInstanceOf(CheckpointException.class)
-                .hasMessageStartingWith(dir.resolve("generation_config.json") + ": invalid JSON")
+                .hasMessageStartingWith(dir.resolve("generation_config.json") + ": malformed JSON")
                 .hasMessageContaining("line 1");
     }
 
