@@ -18,15 +18,23 @@ final class ActiveSequence implements Generation {
     private int[] history;
     private int historyLength;
     int prefilled;
+    final int reused;
     int generated;
     boolean stoppedByString;
     private volatile boolean cancelled;
     private volatile boolean done;
 
-    ActiveSequence(GenerationRequest request, GenerationListener listener, KvCache cache, StreamingDecoder decoder) {
+    /** The session whose cache this sequence extends; null for a one-off sequence that owns its cache. */
+    final Session session;
+
+    ActiveSequence(GenerationRequest request, GenerationListener listener, Session session, KvCache cache, int prefilled,
+                   StreamingDecoder decoder) {
         this.request = request;
         this.listener = listener;
+        this.session = session;
         this.cache = cache;
+        this.prefilled = prefilled;
+        this.reused = prefilled;
         this.decoder = decoder;
         this.sampler = new Sampler(request.params());
         this.stops = new StopMatcher(request.params().stop());

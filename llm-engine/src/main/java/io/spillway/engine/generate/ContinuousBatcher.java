@@ -42,14 +42,31 @@ public final class ContinuousBatcher {
         this.prefillBudget = prefillBudget;
     }
 
-    /** Queues a request; it starts at a coming step. Rejects prompts that leave no room to generate. */
+    /** Queues a request with a cache of its own; it starts at a coming step. */
     public synchronized Generation submit(GenerationRequest request, GenerationListener listener) {
+        checkContext(request);
+        return enqueue(new ActiveSequence(request, listener, null, caches.get(), 0, tokenizer.streamingDecoder()));
+    }
+
+    /**
+     * Queues a request that continues {@code session}: the prompt's prefix already in the session's
+     * cache is not run again. Rejects prompts that leave no room to generate, and busy sessions.
+     */
+    public synchronized Generation submit(GenerationRequest request, GenerationListener listener, Session session) {
+        checkContext(request);
+        int reused = session.claim(request.prompt());
+        return enqueue(new ActiveSequence(request, listener, session, session.cache(), reused, tokenizer.streamingDecoder()));
+    }
+
+    private void checkContext(GenerationRequest request) {
         int context = model.config().maxPositions();
         if (request.prompt().length >= context) {
             throw new IllegalArgumentException("the prompt has " + request.prompt().length
                     + " tokens; the model's context is " + context + ", leaving no room to generate");
         }
-        ActiveSequence seq = new ActiveSequence(request, listener, caches.get(), tokenizer.streamingDecoder());
+    }
+
+    private Generation enqueue(ActiveSequence seq) {
         waiting.add(seq);
         return seq;
     }
@@ -146,9 +163,13 @@ public final class ContinuousBatcher {
                 s.listener.onToken(-1, tail);
             }
         }
-        s.cache.close();
+        if (s.session == null) {
+            s.cache.close();
+        } else {
+            s.session.release(s.history());
+        }
         s.markDone();
-        s.listener.onFinish(reason, new GenerationListener.Usage(s.request.prompt().length, s.generated));
+        s.listener.onFinish(reason, new GenerationListener.Usage(s.request.prompt().length, s.generated, s.reused));
     }
 
     private void dropCancelled() {

@@ -12,7 +12,10 @@ public interface GenerationListener {
     /** The end: called exactly once, after the last {@link #onToken}. */
     void onFinish(FinishReason reason, Usage usage);
 
-    /** Token counts of a finished generation. */
-    record Usage(int promptTokens, int completionTokens) {
+    /**
+     * Token counts of a finished generation; {@code cachedTokens} of the prompt came from the
+     * session's cache and were not run again (OpenAI's {@code prompt_tokens_details.cached_tokens}).
+     */
+    record Usage(int promptTokens, int completionTokens, int cachedTokens) {
     }
 }

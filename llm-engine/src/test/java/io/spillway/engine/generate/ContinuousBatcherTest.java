@@ -35,7 +35,7 @@ class ContinuousBatcherTest {
     }
 
     /** Collects one generation's output. */
-    static final class Collector implements GenerationListener {
+    static class Collector implements GenerationListener {
         final List<Integer> ids = new ArrayList<>();
         final StringBuilder text = new StringBuilder();
         FinishReason reason;
@@ -81,7 +81,7 @@ class ContinuousBatcherTest {
             assertThat(out.get(i).ids).containsExactly(java.util.Arrays.stream(TinyLlama.ints(p.get("greedy_ids"))).boxed().toArray(Integer[]::new));
             assertThat(out.get(i).text.toString()).isEqualTo(p.get("greedy_text").asText());
             assertThat(out.get(i).reason).isEqualTo(FinishReason.LENGTH);
-            assertThat(out.get(i).usage).isEqualTo(new GenerationListener.Usage(p.get("input_ids").size(), 32));
+            assertThat(out.get(i).usage).isEqualTo(new GenerationListener.Usage(p.get("input_ids").size(), 32, 0));
             assertThat(out.get(i).finishes).isEqualTo(1);
         }
     }
@@ -140,6 +140,77 @@ class ContinuousBatcherTest {
         assertThat(c.reason).isEqualTo(FinishReason.CANCELLED);
         assertThat(c.ids).hasSize(2);
         assertThat(g.isDone()).isTrue();
+    }
+
+    @Test
+    void sessionResentHistoryRunsOnlyTheNewTokens() {
+        int[] first = TinyLlama.ints(prompts.get(0).get("input_ids"));
+        int[] greedy = TinyLlama.ints(prompts.get(0).get("greedy_ids"));
+        ContinuousBatcher b = batcher(2, 512);
+        try (Session session = new Session("s1", () -> model.newCache(DenseKvCache.Precision.F32))) {
+            Collector one = new Collector();
+            b.submit(new GenerationRequest(first, SamplingParams.greedy(8), Set.of()), one, session);
+            b.runUntilIdle();
+            assertThat(session.tokenCount()).isEqualTo(first.length + 7);
+            // The client resends the whole history plus a new turn.
+            int[] turn = tokenizer.encode(" And then the sea.", false);
+            int[] second = java.util.stream.IntStream.concat(java.util.stream.IntStream.concat(
+                    java.util.Arrays.stream(first), java.util.Arrays.stream(greedy, 0, 8)), java.util.Arrays.stream(turn)).toArray();
+            Collector reused = new Collector();
+            b.submit(new GenerationRequest(second, SamplingParams.greedy(10), Set.of()), reused, session);
+            Collector fresh = new Collector();
+            b.submit(new GenerationRequest(second, SamplingParams.greedy(10), Set.of()), fresh);
+            b.runUntilIdle();
+            assertThat(reused.usage.cachedTokens()).isEqualTo(first.length + 7);
+            assertThat(fresh.usage.cachedTokens()).isZero();
+            assertThat(reused.ids).isEqualTo(fresh.ids);
+            // A prompt that departs from the history early keeps only the shared prefix.
+            Collector branch = new Collector();
+            b.submit(new GenerationRequest(java.util.Arrays.copyOf(first, 5), SamplingParams.greedy(2), Set.of()), branch, session);
+            b.runUntilIdle();
+            assertThat(branch.usage.cachedTokens()).isEqualTo(4);
+        }
+    }
+
+    @Test
+    void aBusySessionIsRefused() {
+        ContinuousBatcher b = batcher(2, 512);
+        try (Session session = new Session("s2", () -> model.newCache(DenseKvCache.Precision.F32))) {
+            int[] p = TinyLlama.ints(prompts.get(1).get("input_ids"));
+            b.submit(new GenerationRequest(p, SamplingParams.greedy(4), Set.of()), new Collector(), session);
+            assertThatThrownBy(() -> b.submit(new GenerationRequest(p, SamplingParams.greedy(4), Set.of()), new Collector(), session))
+                    .isInstanceOf(IllegalStateException.class).hasMessageContaining("s2");
+            b.runUntilIdle();
+        }
+    }
+
+    @Test
+    void engineLoopServesSubmissionsFromOtherThreads() throws Exception {
+        ContinuousBatcher b = batcher(4, 64);
+        java.util.concurrent.CountDownLatch done = new java.util.concurrent.CountDownLatch(4);
+        List<Collector> out = new java.util.concurrent.CopyOnWriteArrayList<>();
+        try (EngineLoop loop = new EngineLoop(b, "test-engine")) {
+            List<Thread> threads = new ArrayList<>();
+            for (int i = 0; i < 4; i++) {
+                int n = i;
+                threads.add(Thread.ofVirtual().start(() -> {
+                    Collector c = new Collector() {
+                        @Override
+                        public void onFinish(FinishReason r, Usage u) {
+                            super.onFinish(r, u);
+                            done.countDown();
+                        }
+                    };
+                    out.add(c);
+                    loop.submit(new GenerationRequest(TinyLlama.ints(prompts.get(n).get("input_ids")), SamplingParams.greedy(6), Set.of()), c);
+                }));
+            }
+            for (Thread t : threads) {
+                t.join();
+            }
+            assertThat(done.await(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        }
+        assertThat(out).allSatisfy(c -> assertThat(c.ids).hasSize(6));
     }
 
     @Test
