@@ -1,0 +1,70 @@
+package io.spillway.worker;
+
+import io.spillway.engine.generate.FinishReason;
+import io.spillway.engine.generate.GenerationListener;
+
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Turns one generation's tokens into events: a DELTA per token when the client streams, one DELTA
+ * with the whole text otherwise, then FINISHED. Abandoned (its partition went to another worker, which
+ * will run the request again), it sends nothing more.
+ */
+final class GenerationEvents implements GenerationListener {
+    private final EventPublisher.Stream stream;
+    private final boolean streaming;
+    private final WorkerMetrics metrics;
+    private final Runnable onDone;
+    private final long startedNanos = System.nanoTime();
+    private final StringBuilder text = new StringBuilder();
+    private final List<Integer> ids = new ArrayList<>();
+    private boolean first = true;
+    private volatile boolean abandoned;
+
+    GenerationEvents(EventPublisher.Stream stream, boolean streaming, WorkerMetrics metrics, Runnable onDone) {
+        this.stream = stream;
+        this.streaming = streaming;
+        this.metrics = metrics;
+        this.onDone = onDone;
+    }
+
+    void abandon() {
+        abandoned = true;
+    }
+
+    @Override
+    public void onToken(int tokenId, String delta) {
+        if (first) {
+            first = false;
+            metrics.firstToken(System.nanoTime() - startedNanos);
+        }
+        metrics.token();
+        if (abandoned) {
+            return;
+        }
+        List<Integer> tokenIds = tokenId >= 0 ? List.of(tokenId) : List.of();
+        if (streaming) {
+            if (!delta.isEmpty() || tokenId >= 0) {
+                stream.delta(delta, tokenIds);
+            }
+        } else {
+            text.append(delta);
+            ids.addAll(tokenIds);
+        }
+    }
+
+    @Override
+    public void onFinish(FinishReason reason, Usage usage) {
+        try {
+            if (!abandoned) {
+                if (!streaming) {
+                    stream.delta(text.toString(), ids);
+                }
+                stream.finished(reason.apiName(), usage.promptTokens(), usage.completionTokens());
+            }
+        } finally {
+            onDone.run();
+        }
+    }
+}

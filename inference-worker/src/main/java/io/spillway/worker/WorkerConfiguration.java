@@ -1,0 +1,118 @@
+package io.spillway.worker;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.spillway.engine.chat.ChatTemplate;
+import io.spillway.engine.generate.ContinuousBatcher;
+import io.spillway.engine.generate.EngineLoop;
+import io.spillway.engine.kv.KvCacheFactory;
+import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.sampling.GenerationConfig;
+import io.spillway.engine.tokenizer.Tokenizer;
+import io.spillway.schemas.InferenceRequest;
+import io.spillway.schemas.serde.SpillwayAvroDeserializer;
+import io.spillway.schemas.serde.SpillwayAvroSerdeConfig;
+import io.spillway.schemas.serde.SpillwayAvroSerializer;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.Map;
+
+/** Wires the engine (model, tokenizer, KV caches, batching thread) and the Kafka clients around it. */
+@Configuration(proxyBeanMethods = false)
+class WorkerConfiguration {
+    private static final Logger log = LoggerFactory.getLogger(WorkerConfiguration.class);
+
+    @Bean(destroyMethod = "close")
+    LlamaModel model(WorkerProperties p) {
+        LlamaModel model = LlamaModel.load(p.model());
+        var c = model.config();
+        log.info("engine ready backend=cpu model={} layers={} kv={} maxBatch={} cores={}", p.modelName(), c.numLayers(), p.kv(),
+                p.maxBatch(), Runtime.getRuntime().availableProcessors());
+        return model;
+    }
+
+    @Bean(destroyMethod = "close")
+    EngineLoop engine(LlamaModel model, WorkerProperties p) {
+        Tokenizer tokenizer = Tokenizer.load(p.model());
+        var caches = new KvCacheFactory(model, p.kv(), KvCacheFactory.Mode.DECODE);
+        return new EngineLoop(new ContinuousBatcher(model, tokenizer, caches, p.maxBatch(), p.prefillBudget()), "spillway-engine");
+    }
+
+    @Bean(destroyMethod = "close")
+    SessionRegistry sessions(LlamaModel model, WorkerProperties p) {
+        return new SessionRegistry(p.maxSessions(), new KvCacheFactory(model, p.kv(), KvCacheFactory.Mode.DECODE));
+    }
+
+    @Bean
+    RequestTranslator translator(LlamaModel model, WorkerProperties p) {
+        return new RequestTranslator(Tokenizer.load(p.model()), ChatTemplate.load(p.model()), GenerationConfig.load(p.model()),
+                p.modelName(), model.config().maxPositions());
+    }
+
+    @Bean
+    OffsetTracker offsets() {
+        return new OffsetTracker();
+    }
+
+    @Bean
+    WorkerMetrics metrics(MeterRegistry registry, EngineLoop engine, SessionRegistry sessions, OffsetTracker offsets) {
+        return new WorkerMetrics(registry, engine, sessions, offsets);
+    }
+
+    @Bean(destroyMethod = "close")
+    KafkaProducer<String, SpecificRecord> producer(WorkerProperties p) {
+        Map<String, Object> c = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, p.kafka().bootstrapServers(),
+                ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
+                ProducerConfig.LINGER_MS_CONFIG, 2, SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, p.kafka().schemaRegistryUrl());
+        return new KafkaProducer<>(c, new StringSerializer(), serializer(p));
+    }
+
+    private static SpillwayAvroSerializer<SpecificRecord> serializer(WorkerProperties p) {
+        SpillwayAvroSerializer<SpecificRecord> s = new SpillwayAvroSerializer<>();
+        s.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, p.kafka().schemaRegistryUrl()), false);
+        return s;
+    }
+
+    @Bean
+    EventPublisher events(KafkaProducer<String, SpecificRecord> producer, WorkerProperties p) {
+        return new EventPublisher(producer, workerId(p), p.kafka().deadLetterTopic());
+    }
+
+    @Bean
+    RequestConsumer requests(WorkerProperties p, EngineLoop engine, RequestTranslator translator, SessionRegistry sessions,
+                             EventPublisher events, OffsetTracker offsets, WorkerMetrics metrics) {
+        Map<String, Object> c = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, p.kafka().bootstrapServers(),
+                ConsumerConfig.GROUP_ID_CONFIG, p.kafka().groupId(),
+                ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
+                ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName(),
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.max(1, p.maxBatch()));
+        SpillwayAvroDeserializer<InferenceRequest> deserializer = new SpillwayAvroDeserializer<>(InferenceRequest.class);
+        deserializer.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, p.kafka().schemaRegistryUrl()), false);
+        return new RequestConsumer(new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer()), deserializer,
+                p.kafka().requestsTopic(), p.kafka().commitInterval(), p.drainTimeout(), engine, translator, sessions, events, offsets, metrics);
+    }
+
+    private static String workerId(WorkerProperties p) {
+        if (!p.workerId().isBlank()) {
+            return p.workerId();
+        }
+        try {
+            return InetAddress.getLocalHost().getHostName();
+        } catch (UnknownHostException e) {
+            return "worker-" + ProcessHandle.current().pid();
+        }
+    }
+}
