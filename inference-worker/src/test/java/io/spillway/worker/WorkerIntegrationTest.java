@@ -81,7 +81,8 @@ class WorkerIntegrationTest {
     private static ConfigurableApplicationContext worker(String id, String... extra) {
         List<String> args = new ArrayList<>(List.of("--server.port=0", "--spillway.worker.model=" + modelDir(),
                 "--spillway.worker.worker-id=" + id, "--spillway.worker.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
-                "--spillway.worker.kafka.schema-registry-url=" + registry.url(), "--spillway.worker.kafka.commit-interval=200ms"));
+                "--spillway.worker.kafka.schema-registry-url=" + registry.url(), "--spillway.worker.kafka.commit-interval=200ms",
+                "--logging.level.org.apache.kafka=warn"));
         args.addAll(List.of(extra));
         return new SpringApplication(WorkerApplication.class).run(args.toArray(String[]::new));
     }

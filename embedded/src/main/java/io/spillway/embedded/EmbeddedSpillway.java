@@ -1,0 +1,89 @@
+package io.spillway.embedded;
+
+import io.spillway.schemas.registry.EmbeddedSchemaRegistry;
+import io.spillway.schemas.registry.KafkaSchemaStore;
+import io.spillway.worker.WorkerApplication;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.config.TopicConfig;
+import org.springframework.boot.builder.SpringApplicationBuilder;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
+
+import java.net.InetSocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The embedded default: a single-node KRaft Kafka broker (Apache Kafka's own server classes,
+ * in-process), the embedded schema registry with its schemas in the compacted {@code _schemas}
+ * topic, and the services, in one JVM. For laptops and CI; clusters use real Kafka and a real registry.
+ */
+public final class EmbeddedSpillway implements AutoCloseable {
+    /** Topics the services use, with their partition counts' role. */
+    public static final String REQUESTS = "spillway.requests";
+    public static final String EVENTS = "spillway.events";
+    public static final String DEAD_LETTERS = "spillway.requests.dlq";
+    public static final String SESSIONS = "spillway.sessions";
+
+    private final EmbeddedKafkaKraftBroker kafka;
+    private final KafkaSchemaStore schemaStore;
+    private final EmbeddedSchemaRegistry registry;
+    private final List<ConfigurableApplicationContext> services = new ArrayList<>();
+
+    private EmbeddedSpillway(EmbeddedOptions o) {
+        kafka = new EmbeddedKafkaKraftBroker(1, o.partitions());
+        if (o.kafkaPort() > 0) {
+            kafka.kafkaPorts(o.kafkaPort());
+        }
+        kafka.brokerProperty("log.dir", o.dataDir().resolve("kafka").toString());
+        kafka.afterPropertiesSet();
+        kafka.addTopics(new NewTopic(REQUESTS, o.partitions(), (short) 1), new NewTopic(EVENTS, o.partitions(), (short) 1),
+                new NewTopic(DEAD_LETTERS, 1, (short) 1),
+                new NewTopic(SESSIONS, o.partitions(), (short) 1).configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+        schemaStore = new KafkaSchemaStore(kafka.getBrokersAsString(), "_schemas");
+        registry = EmbeddedSchemaRegistry.start(new InetSocketAddress("127.0.0.1", o.registryPort()), schemaStore);
+        services.add(new SpringApplicationBuilder(WorkerApplication.class).properties(WorkerApplication.LOGGING).run(
+                "--server.port=" + o.workerPort(), "--spillway.worker.model=" + o.model(), "--spillway.worker.kv=" + o.kv(),
+                "--spillway.worker.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
+                "--spillway.worker.kafka.schema-registry-url=" + registry.url()));
+    }
+
+    public static EmbeddedSpillway start(EmbeddedOptions options) {
+        return new EmbeddedSpillway(options);
+    }
+
+    public String bootstrapServers() {
+        return kafka.getBrokersAsString();
+    }
+
+    public String registryUrl() {
+        return registry.url();
+    }
+
+    /** Stops the services first (they drain), then the registry and the broker. */
+    @Override
+    public void close() {
+        for (int i = services.size() - 1; i >= 0; i--) {
+            services.get(i).close();
+        }
+        registry.close();
+        schemaStore.close();
+        kafka.destroy();
+    }
+
+    /** Where {@code bin/spillway up} lands. */
+    public static void main(String[] args) throws InterruptedException {
+        EmbeddedOptions options = EmbeddedOptions.parse(args);
+        EmbeddedSpillway spillway = start(options);
+        Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(spillway::close));
+        System.out.printf("%nSpillway is up (embedded: one JVM, for laptops and CI)%n  Kafka:           %s%n  schema registry: %s%n%n",
+                spillway.bootstrapServers(), spillway.registryUrl());
+        Thread.currentThread().join();
+    }
+
+    static Path home() {
+        return Path.of(System.getProperty("spillway.home", "."));
+    }
+}

@@ -1,0 +1,77 @@
+package io.spillway.embedded;
+
+import io.spillway.schemas.EventType;
+import io.spillway.schemas.InferenceEvent;
+import io.spillway.schemas.InferenceRequest;
+import io.spillway.schemas.RequestKind;
+import io.spillway.schemas.SamplingOptions;
+import io.spillway.schemas.serde.SpillwayAvroDeserializer;
+import io.spillway.schemas.serde.SpillwayAvroSerdeConfig;
+import io.spillway.schemas.serde.SpillwayAvroSerializer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The one-JVM default answers a request put on its Kafka broker, with the 2-bit cache it serves by default. */
+class EmbeddedSpillwayTest {
+
+    private static Path model() {
+        Path dir = Path.of("").toAbsolutePath();
+        while (!Files.isDirectory(dir.resolve("models/tiny-llama"))) {
+            dir = dir.getParent();
+        }
+        return dir.resolve("models/tiny-llama");
+    }
+
+    @Test
+    void aRequestOnTheEmbeddedBrokerIsAnswered(@TempDir Path data) {
+        var options = new EmbeddedOptions(0, 0, 0, 0, 2, model(), "rotatekv2", data);
+        try (EmbeddedSpillway spillway = EmbeddedSpillway.start(options)) {
+            SpillwayAvroSerializer<InferenceRequest> serializer = new SpillwayAvroSerializer<>();
+            serializer.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, spillway.registryUrl()), false);
+            InferenceRequest r = InferenceRequest.newBuilder().setRequestId("r-1").setSessionId("s-1").setApiKeyId("k")
+                    .setModel("tiny-llama").setReplyTopic(EmbeddedSpillway.EVENTS).setReplyPartition(1).setCreatedAtMs(0)
+                    .setKind(RequestKind.COMPLETION).setMessages(List.of()).setPrompt("The whale")
+                    .setSampling(SamplingOptions.newBuilder().setMaxTokens(6).setTemperature(0).setTopK(0).setTopP(1).setMinP(0)
+                            .setRepetitionPenalty(1).build())
+                    .setStream(true).build();
+            try (var producer = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, spillway.bootstrapServers()),
+                    new StringSerializer(), serializer)) {
+                producer.send(new ProducerRecord<>(EmbeddedSpillway.REQUESTS, "s-1", r));
+            }
+            SpillwayAvroDeserializer<InferenceEvent> d = new SpillwayAvroDeserializer<>(InferenceEvent.class);
+            d.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, spillway.registryUrl()), false);
+            List<InferenceEvent> events = new ArrayList<>();
+            try (var c = new KafkaConsumer<>(Map.<String, Object>of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, spillway.bootstrapServers()),
+                    new StringDeserializer(), d)) {
+                TopicPartition tp = new TopicPartition(EmbeddedSpillway.EVENTS, 1);
+                c.assign(List.of(tp));
+                c.seekToBeginning(List.of(tp));
+                long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+                while (System.nanoTime() < deadline && events.stream().noneMatch(e -> e.getType() == EventType.FINISHED)) {
+                    c.poll(Duration.ofMillis(200)).forEach(rec -> events.add(rec.value()));
+                }
+            }
+            assertThat(events).last().satisfies(e -> {
+                assertThat(e.getType()).isEqualTo(EventType.FINISHED);
+                assertThat(e.getUsage().getCompletionTokens()).isEqualTo(6);
+            });
+        }
+    }
+}
