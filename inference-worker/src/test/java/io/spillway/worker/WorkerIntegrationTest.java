@@ -54,7 +54,8 @@ class WorkerIntegrationTest {
 
     @BeforeAll
     static void start() throws Exception {
-        kafka = new EmbeddedKafkaKraftBroker(1, 3, REQUESTS, EVENTS, DLQ);
+        // Each test has a requests topic of its own: a new consumer group reads its topic from the start.
+        kafka = new EmbeddedKafkaKraftBroker(1, 3, REQUESTS, REQUESTS + ".handback", REQUESTS + ".chat", EVENTS, DLQ);
         kafka.afterPropertiesSet();
         registry = EmbeddedSchemaRegistry.start(0);
         SpillwayAvroSerializer<SpecificRecord> serializer = new SpillwayAvroSerializer<>();
@@ -97,7 +98,11 @@ class WorkerIntegrationTest {
     }
 
     private static void send(InferenceRequest r) {
-        producer.send(new ProducerRecord<>(REQUESTS, r.getSessionId(), r));
+        send(REQUESTS, r);
+    }
+
+    private static void send(String topic, InferenceRequest r) {
+        producer.send(new ProducerRecord<>(topic, r.getSessionId(), r));
         producer.flush();
     }
 
@@ -197,9 +202,10 @@ class WorkerIntegrationTest {
     void aRequestHandedBackMidGenerationIsCompletedByAnotherWorker() throws Exception {
         JsonNode p = reference.get("prompts").get(2);
         InferenceRequest r = completion("s-handback", p.get("text").asText(), 200, true, 2);
+        String topic = REQUESTS + ".handback";
         var first = worker("w-first", "--spillway.worker.kv=fp32", "--spillway.worker.drain-timeout=0s",
-                "--spillway.worker.kafka.group-id=handback");
-        send(r);
+                "--spillway.worker.kafka.group-id=handback", "--spillway.worker.kafka.requests-topic=" + topic);
+        send(topic, r);
         // Wait until the first worker is generating, then stop it without letting it finish.
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (first.getBean(OffsetTracker.class).inFlight() == 0 && System.nanoTime() < deadline) {
@@ -207,10 +213,12 @@ class WorkerIntegrationTest {
         }
         assertThat(first.getBean(OffsetTracker.class).inFlight()).isEqualTo(1);
         first.close();
-        try (var second = worker("w-second", "--spillway.worker.kv=fp32", "--spillway.worker.kafka.group-id=handback")) {
+        try (var second = worker("w-second", "--spillway.worker.kv=fp32", "--spillway.worker.kafka.group-id=handback",
+                "--spillway.worker.kafka.requests-topic=" + topic)) {
             var events = awaitEnd(2, List.of(r.getRequestId()), Duration.ofSeconds(120)).get(r.getRequestId());
             InferenceEvent end = last(events);
-            assertThat(end.getType()).isEqualTo(EventType.FINISHED);
+            assertThat(end.getType()).as("events %s", events.stream().map(e -> e.getWorkerId() + ":" + e.getType() + ":" + e.getSeq()).toList())
+                    .isEqualTo(EventType.FINISHED);
             assertThat(end.getWorkerId()).isEqualTo("w-second");
             assertThat(end.getUsage().getCompletionTokens()).isEqualTo(200);
             assertThat(events).noneMatch(e -> e.getWorkerId().equals("w-first") && e.getType() == EventType.FINISHED);
@@ -223,12 +231,13 @@ class WorkerIntegrationTest {
 
     @Test
     void chatRequestsUseTheTemplateAndSessionsReuseTheirCache() {
-        try (var ctx = worker("w-chat", "--spillway.worker.kafka.group-id=chat")) {
+        String topic = REQUESTS + ".chat";
+        try (var ctx = worker("w-chat", "--spillway.worker.kafka.group-id=chat", "--spillway.worker.kafka.requests-topic=" + topic)) {
             InferenceRequest r = completion("s-chat", null, 8, false, 0);
             r.setKind(RequestKind.CHAT);
             r.setPrompt(null);
             r.setMessages(List.of(new ChatMessage("user", "Tell me about the sea.")));
-            send(r);
+            send(topic, r);
             var e = awaitEnd(0, List.of(r.getRequestId()), Duration.ofSeconds(60)).get(r.getRequestId());
             assertThat(e).extracting(InferenceEvent::getType).containsExactly(EventType.STARTED, EventType.DELTA, EventType.FINISHED);
             assertThat(last(e).getUsage().getCompletionTokens()).isBetween(1, 8);
