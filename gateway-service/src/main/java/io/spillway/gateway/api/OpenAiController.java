@@ -9,9 +9,8 @@ import io.spillway.gateway.kafka.InferenceCalls;
 import io.spillway.schemas.EventType;
 import io.spillway.schemas.InferenceEvent;
 import io.spillway.schemas.InferenceRequest;
+import jakarta.servlet.http.HttpServletResponse;
 import java.time.Instant;
-import org.springframework.http.CacheControl;
-import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -20,13 +19,11 @@ import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RestController;
-import org.springframework.web.servlet.mvc.method.annotation.StreamingResponseBody;
 
 /**
  * OpenAI's {@code /v1/chat/completions}, {@code /v1/completions} and {@code /v1/models}. Each
- * completion is one request on Kafka; a non-streamed one blocks its (virtual) thread until the
- * worker finishes, a streamed one waits for the first token before answering, so that errors the
- * worker reports at once (context length) still get their HTTP status.
+ * completion is one request on Kafka, served on its own virtual thread, which blocks while it waits
+ * for the worker's events.
  */
 @RestController
 @RequestMapping("/v1")
@@ -64,7 +61,8 @@ public final class OpenAiController {
   public ResponseEntity<?> chatCompletions(
       @RequestAttribute(ApiKeyInterceptor.ATTRIBUTE) ApiKey apiKey,
       @RequestHeader(value = SESSION_HEADER, required = false) String sessionHeader,
-      @RequestBody ChatCompletionRequest body) {
+      @RequestBody ChatCompletionRequest body,
+      HttpServletResponse response) {
     boolean stream = Boolean.TRUE.equals(body.stream());
     metrics.request(CHAT, stream);
     InferenceRequest.Builder content = requests.chat(body, apiKey);
@@ -74,7 +72,7 @@ public final class OpenAiController {
     String id = "chatcmpl-" + request.getRequestId();
     long created = request.getCreatedAtMs() / 1000;
     if (stream) {
-      return stream(call, new ChunkFormat.Chat(id, created, request.getModel()), body.streamOptions(), "messages");
+      return stream(call, new ChunkFormat.Chat(id, created, request.getModel()), body.streamOptions(), "messages", response);
     }
     try (call) {
       Answer answer = collect(call, "messages");
@@ -87,7 +85,8 @@ public final class OpenAiController {
   public ResponseEntity<?> completions(
       @RequestAttribute(ApiKeyInterceptor.ATTRIBUTE) ApiKey apiKey,
       @RequestHeader(value = SESSION_HEADER, required = false) String sessionHeader,
-      @RequestBody CompletionRequest body) {
+      @RequestBody CompletionRequest body,
+      HttpServletResponse response) {
     boolean stream = Boolean.TRUE.equals(body.stream());
     metrics.request(TEXT, stream);
     InferenceRequest.Builder content = requests.completion(body, apiKey);
@@ -97,7 +96,7 @@ public final class OpenAiController {
     String id = "cmpl-" + request.getRequestId();
     long created = request.getCreatedAtMs() / 1000;
     if (stream) {
-      return stream(call, new ChunkFormat.Text(id, created, request.getModel()), body.streamOptions(), "prompt");
+      return stream(call, new ChunkFormat.Text(id, created, request.getModel()), body.streamOptions(), "prompt", response);
     }
     try (call) {
       Answer answer = collect(call, "prompt");
@@ -106,8 +105,13 @@ public final class OpenAiController {
     }
   }
 
-  private ResponseEntity<StreamingResponseBody> stream(
-      InferenceCall call, ChunkFormat format, StreamOptions options, String promptParam) {
+  /**
+   * Writes the stream here, on this request's virtual thread, and returns null: Spring then takes
+   * the response as handled. The status is sent only with the first token, so an error the worker
+   * reports before it still gets its own status.
+   */
+  private ResponseEntity<?> stream(
+      InferenceCall call, ChunkFormat format, StreamOptions options, String promptParam, HttpServletResponse response) {
     InferenceEvent first;
     try {
       first = call.next();
@@ -118,13 +122,11 @@ public final class OpenAiController {
       call.close();
       throw e;
     }
+    response.setHeader(REQUEST_ID_HEADER, call.request().getRequestId());
+    response.setHeader(SESSION_HEADER, call.request().getSessionId());
     boolean includeUsage = options != null && Boolean.TRUE.equals(options.includeUsage());
-    return headers(call.request())
-        .contentType(MediaType.TEXT_EVENT_STREAM)
-        .cacheControl(CacheControl.noCache())
-        // Proxies such as nginx would otherwise hold chunks back.
-        .header("X-Accel-Buffering", "no")
-        .body(out -> sse.stream(out, call, first, format, includeUsage, promptParam));
+    sse.stream(response, call, first, format, includeUsage, promptParam);
+    return null;
   }
 
   /** The whole text of a non-streamed completion. */

@@ -3,9 +3,12 @@ package io.spillway.gateway.api;
 import io.spillway.gateway.GatewayMetrics;
 import io.spillway.gateway.kafka.InferenceCall;
 import io.spillway.schemas.InferenceEvent;
+import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.MediaType;
 import org.springframework.stereotype.Component;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -30,11 +33,17 @@ final class SseStreamer {
   }
 
   /** Streams {@code call}, whose first event (DELTA or FINISHED) was read already, then closes it. */
-  void stream(OutputStream out, InferenceCall call, InferenceEvent first, ChunkFormat format, boolean includeUsage,
-      String promptParam) {
+  void stream(HttpServletResponse response, InferenceCall call, InferenceEvent first, ChunkFormat format,
+      boolean includeUsage, String promptParam) {
+    response.setStatus(HttpServletResponse.SC_OK);
+    response.setContentType(MediaType.TEXT_EVENT_STREAM_VALUE);
+    response.setCharacterEncoding(StandardCharsets.UTF_8);
+    response.setHeader(HttpHeaders.CACHE_CONTROL, "no-cache");
+    // Proxies such as nginx would otherwise hold chunks back.
+    response.setHeader("X-Accel-Buffering", "no");
     try (call) {
       try {
-        pump(out, call, first, format, includeUsage, promptParam);
+        pump(response.getOutputStream(), call, first, format, includeUsage, promptParam);
       } catch (IOException e) {
         call.cancel("disconnect");
       }
