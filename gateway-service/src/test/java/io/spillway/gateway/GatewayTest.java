@@ -30,7 +30,7 @@ import tools.jackson.databind.json.JsonMapper;
       "spillway.gateway.models=tiny-llama,other-model",
       "spillway.gateway.max-prompt-chars=2000",
       // Short, so the timeout test is quick; the fake worker answers in milliseconds.
-      "spillway.gateway.first-event-timeout=4s",
+      "spillway.gateway.first-token-timeout=4s",
       "spillway.gateway.event-timeout=4s",
     })
 abstract class GatewayTest {

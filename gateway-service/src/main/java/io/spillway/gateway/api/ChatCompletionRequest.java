@@ -28,7 +28,14 @@ public record ChatCompletionRequest(
     implements SamplingFields {
 
   /** One message; {@code content} is a string or an array of {@code {"type": "text", "text"}} parts. */
-  public record Message(String role, JsonNode content) {}
+  public record Message(String role, JsonNode content) {
+
+    /** Without the content: Spring logs request bodies at DEBUG, and prompts must never reach a log. */
+    @Override
+    public String toString() {
+      return "Message[role=" + role + "]";
+    }
+  }
 
   /** The newer {@code max_completion_tokens} wins over the older {@code max_tokens}. */
   @Override

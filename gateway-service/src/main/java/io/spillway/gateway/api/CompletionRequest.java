@@ -27,6 +27,12 @@ public record CompletionRequest(
     String suffix)
     implements SamplingFields {
 
+  /** Without the prompt: Spring logs request bodies at DEBUG, and prompts must never reach a log. */
+  @Override
+  public String toString() {
+    return "CompletionRequest[model=" + model + ", stream=" + stream + "]";
+  }
+
   @Override
   public Integer requestedMaxTokens() {
     return maxTokens;

@@ -29,9 +29,8 @@ import org.springframework.web.bind.annotation.RestController;
 @RequestMapping("/v1")
 public final class OpenAiController {
 
-  /** Header naming the session a request continues; echoed on every answer. */
-  public static final String SESSION_HEADER = "X-Session-Id";
-
+  // Both echoed on every answer; a client keeps X-Session-Id to continue a session it did not name.
+  private static final String SESSION_HEADER = "X-Session-Id";
   private static final String REQUEST_ID_HEADER = "X-Request-Id";
   private static final String CHAT = "chat.completions";
   private static final String TEXT = "completions";

@@ -36,7 +36,7 @@ public record SpillwayProperties(
       @DefaultValue List<String> apiKeys,
       @DefaultValue("tiny-llama") List<String> models,
       @DefaultValue List<Integer> replyPartitions,
-      @DefaultValue("60s") Duration firstEventTimeout,
+      @DefaultValue("60s") Duration firstTokenTimeout,
       @DefaultValue("30s") Duration eventTimeout,
       @DefaultValue("10m") Duration requestTimeout,
       @DefaultValue("100000") int maxPromptChars,

@@ -2,6 +2,7 @@ package io.spillway.gateway.kafka;
 
 import io.spillway.gateway.api.ApiException;
 import io.spillway.gateway.api.Usage;
+import io.spillway.schemas.EventType;
 import io.spillway.schemas.InferenceEvent;
 import io.spillway.schemas.InferenceRequest;
 import java.time.Duration;
@@ -23,13 +24,16 @@ public final class InferenceCall implements AutoCloseable {
   private final InferenceCalls calls;
   private final long startNanos = System.nanoTime();
   private final long deadlineNanos;
+  // The first output (after queueing and prefill) is due by first-token-timeout; each next one within event-timeout.
+  private final long firstOutputDeadlineNanos;
 
-  private boolean sawEvent;
+  private boolean sawOutput;
   private long firstTokenNanos = -1;
   private int tokens;
   private String outcome = "incomplete";
   private InferenceEvent finished;
-  private boolean cancelled;
+  // FINISHED, ERROR or cancelled: nothing left to cancel.
+  private boolean over;
 
   InferenceCall(InferenceRequest request, String endpoint, Reply reply, InferenceCalls calls) {
     this.request = request;
@@ -37,6 +41,7 @@ public final class InferenceCall implements AutoCloseable {
     this.reply = reply;
     this.calls = calls;
     this.deadlineNanos = startNanos + calls.requestTimeout().toNanos();
+    this.firstOutputDeadlineNanos = startNanos + calls.firstTokenTimeout().toNanos();
   }
 
   public InferenceRequest request() {
@@ -46,16 +51,16 @@ public final class InferenceCall implements AutoCloseable {
   /**
    * The next DELTA, FINISHED or ERROR event (STARTED is consumed here).
    *
-   * @throws ApiException 504 when the worker stays silent past the first-event or event timeout,
+   * @throws ApiException 504 when the worker stays silent past the first-token or event timeout,
    *     or the request runs past the request timeout; the generation is then cancelled
    */
   public InferenceEvent next() {
     while (true) {
-      Duration wait = sawEvent ? calls.eventTimeout() : calls.firstEventTimeout();
-      long left = deadlineNanos - System.nanoTime();
+      long now = System.nanoTime();
+      long until = Math.min(deadlineNanos, sawOutput ? now + calls.eventTimeout().toNanos() : firstOutputDeadlineNanos);
       InferenceEvent event;
       try {
-        event = left <= 0 ? null : reply.poll(wait.toNanos() < left ? wait : Duration.ofNanos(left));
+        event = until <= now ? null : reply.poll(Duration.ofNanos(until - now));
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         cancel("interrupted");
@@ -65,11 +70,11 @@ public final class InferenceCall implements AutoCloseable {
         cancel("timeout");
         throw ApiException.timeout("The model did not answer in time.");
       }
-      sawEvent = true;
+      if (event.getType() == EventType.STARTED) {
+        continue;
+      }
+      sawOutput = true;
       switch (event.getType()) {
-        case STARTED -> {
-          continue;
-        }
         case DELTA -> {
           tokens += event.getTokenIds().size();
           if (firstTokenNanos < 0 && event.getDeltaText() != null && !event.getDeltaText().isEmpty()) {
@@ -79,9 +84,14 @@ public final class InferenceCall implements AutoCloseable {
         }
         case FINISHED -> {
           finished = event;
+          over = true;
           outcome = event.getFinishReason();
         }
-        case ERROR -> outcome = "error:" + event.getError().getCode();
+        case ERROR -> {
+          over = true;
+          outcome = "error:" + event.getError().getCode();
+        }
+        default -> {}
       }
       return event;
     }
@@ -90,16 +100,15 @@ public final class InferenceCall implements AutoCloseable {
   /** Prompt and completion tokens of a FINISHED request; counted from the deltas if the worker sent none. */
   public Usage usage() {
     if (finished != null && finished.getUsage() != null) {
-      return Usage.of(
-          finished.getUsage().getPromptTokens(), finished.getUsage().getCompletionTokens());
+      return Usage.of(finished.getUsage().getPromptTokens(), finished.getUsage().getCompletionTokens());
     }
     return Usage.of(0, tokens);
   }
 
   /** Tells the worker to stop generating: the client is gone ({@code reason}) or waited too long. */
   public void cancel(String reason) {
-    if (!cancelled && finished == null) {
-      cancelled = true;
+    if (!over) {
+      over = true;
       outcome = "cancelled:" + reason;
       calls.publisher().cancel(request);
       calls.metrics().cancelled(reason);

@@ -59,8 +59,8 @@ public final class InferenceCalls {
     return new InferenceCall(request, endpoint, reply, this);
   }
 
-  Duration firstEventTimeout() {
-    return gateway.firstEventTimeout();
+  Duration firstTokenTimeout() {
+    return gateway.firstTokenTimeout();
   }
 
   Duration eventTimeout() {

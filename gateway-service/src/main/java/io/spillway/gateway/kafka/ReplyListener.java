@@ -103,9 +103,7 @@ public final class ReplyListener implements SmartLifecycle {
       current.wakeup();
     }
     try {
-      if (thread != null) {
-        thread.join(KAFKA_CALL_TIMEOUT.toMillis() * 2);
-      }
+      thread.join(KAFKA_CALL_TIMEOUT.toMillis() * 2);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
@@ -126,7 +124,9 @@ public final class ReplyListener implements SmartLifecycle {
             continue;
           }
           for (ConsumerRecord<String, InferenceEvent> record : kafka.poll(POLL)) {
-            dispatcher.deliver(record.value());
+            if (record.value() != null) { // a tombstone answers nothing
+              dispatcher.deliver(record.value());
+            }
           }
         } catch (RecordDeserializationException e) {
           skipOrRetry(kafka, e);
