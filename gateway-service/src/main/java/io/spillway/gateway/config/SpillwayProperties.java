@@ -1,0 +1,45 @@
+package io.spillway.gateway.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/** Every {@code spillway.*} setting of the gateway; gateway-service/README.md has the table. */
+@ConfigurationProperties("spillway")
+public record SpillwayProperties(
+    @DefaultValue Kafka kafka,
+    @DefaultValue SchemaRegistry schemaRegistry,
+    @DefaultValue Topics topics,
+    @DefaultValue Gateway gateway) {
+
+  /**
+   * How to reach Kafka. {@code properties} go to the producer and the consumer as they are (TLS,
+   * SASL, ...), over the gateway's own settings.
+   */
+  public record Kafka(
+      @DefaultValue("localhost:9092") String bootstrapServers,
+      @DefaultValue("10s") Duration sendTimeout,
+      @DefaultValue Map<String, String> properties) {}
+
+  /** The schema registry the Avro serde registers and looks up schemas in. */
+  public record SchemaRegistry(
+      @DefaultValue("http://localhost:8081") String url, @DefaultValue("true") boolean autoRegister) {}
+
+  /** Topic names of the Kafka contract (docs/KAFKA.md). */
+  public record Topics(
+      @DefaultValue("spillway.requests") String requests, @DefaultValue("spillway.events") String events) {}
+
+  /** The HTTP side: who may call, what they may ask for, how long they wait. */
+  public record Gateway(
+      @DefaultValue List<String> apiKeys,
+      @DefaultValue("tiny-llama") List<String> models,
+      @DefaultValue List<Integer> replyPartitions,
+      @DefaultValue("60s") Duration firstTokenTimeout,
+      @DefaultValue("30s") Duration eventTimeout,
+      @DefaultValue("10m") Duration requestTimeout,
+      @DefaultValue("100000") int maxPromptChars,
+      @DefaultValue("512") int defaultMaxTokens,
+      @DefaultValue("100000") int maxSessions) {}
+}
