@@ -1,5 +1,6 @@
 package io.spillway.embedded;
 
+import io.spillway.gateway.GatewayApplication;
 import io.spillway.schemas.registry.EmbeddedSchemaRegistry;
 import io.spillway.schemas.registry.KafkaSchemaStore;
 import io.spillway.worker.WorkerApplication;
@@ -18,10 +19,10 @@ import java.util.Map;
 /**
  * The embedded default: a single-node KRaft Kafka broker (Apache Kafka's own server classes,
  * in-process), the embedded schema registry with its schemas in the compacted {@code _schemas}
- * topic, and the services, in one JVM. For laptops and CI; clusters use real Kafka and a real registry.
+ * topic, the inference worker and the gateway, in one JVM. For laptops and CI; clusters use real
+ * Kafka and a real registry.
  */
 public final class EmbeddedSpillway implements AutoCloseable {
-    /** Topics the services use, with their partition counts' role. */
     public static final String REQUESTS = "spillway.requests";
     public static final String EVENTS = "spillway.events";
     public static final String DEAD_LETTERS = "spillway.requests.dlq";
@@ -31,6 +32,7 @@ public final class EmbeddedSpillway implements AutoCloseable {
     private final KafkaSchemaStore schemaStore;
     private final EmbeddedSchemaRegistry registry;
     private final List<ConfigurableApplicationContext> services = new ArrayList<>();
+    private final ConfigurableApplicationContext gateway;
 
     private EmbeddedSpillway(EmbeddedOptions o) {
         kafka = new EmbeddedKafkaKraftBroker(1, o.partitions());
@@ -44,10 +46,16 @@ public final class EmbeddedSpillway implements AutoCloseable {
                 new NewTopic(SESSIONS, o.partitions(), (short) 1).configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
         schemaStore = new KafkaSchemaStore(kafka.getBrokersAsString(), "_schemas");
         registry = EmbeddedSchemaRegistry.start(new InetSocketAddress("127.0.0.1", o.registryPort()), schemaStore);
+        // The services share this JVM's classpath: each reads its own config file by name.
         services.add(new SpringApplicationBuilder(WorkerApplication.class).properties(WorkerApplication.LOGGING).run(
-                "--server.port=" + o.workerPort(), "--spillway.worker.model=" + o.model(), "--spillway.worker.kv=" + o.kv(),
+                "--spring.config.name=inference-worker", "--server.port=" + o.workerPort(),
+                "--spillway.worker.model=" + o.model(), "--spillway.worker.kv=" + o.kv(),
                 "--spillway.worker.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
                 "--spillway.worker.kafka.schema-registry-url=" + registry.url()));
+        gateway = new SpringApplicationBuilder(GatewayApplication.class).run("--server.port=" + o.httpPort(),
+                "--spillway.gateway.api-keys=" + o.apiKey() + ":embedded", "--spillway.gateway.models=tiny-llama",
+                "--spillway.kafka.bootstrap-servers=" + kafka.getBrokersAsString(), "--spillway.schema-registry.url=" + registry.url());
+        services.add(gateway);
     }
 
     public static EmbeddedSpillway start(EmbeddedOptions options) {
@@ -60,6 +68,11 @@ public final class EmbeddedSpillway implements AutoCloseable {
 
     public String registryUrl() {
         return registry.url();
+    }
+
+    /** The gateway's OpenAI base URL, e.g. {@code http://localhost:8080/v1}. */
+    public String apiUrl() {
+        return "http://localhost:" + gateway.getEnvironment().getProperty("local.server.port") + "/v1";
     }
 
     /** Stops the services first (they drain), then the registry and the broker. */
@@ -78,8 +91,13 @@ public final class EmbeddedSpillway implements AutoCloseable {
         EmbeddedOptions options = EmbeddedOptions.parse(args);
         EmbeddedSpillway spillway = start(options);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(spillway::close));
-        System.out.printf("%nSpillway is up (embedded: one JVM, for laptops and CI)%n  Kafka:           %s%n  schema registry: %s%n%n",
-                spillway.bootstrapServers(), spillway.registryUrl());
+        String api = spillway.apiUrl();
+        System.out.printf("%nSpillway is up (embedded: one JVM, for laptops and CI). Ctrl-C stops it.%n"
+                        + "  OpenAI API:      %s   (API key: %s)%n  Kafka:           %s%n  schema registry: %s%n%n"
+                        + "Try:%n  curl %s/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\%n"
+                        + "    -H 'X-Session-Id: demo' -d '{\"model\": \"tiny-llama\", \"messages\": [{\"role\": \"user\", "
+                        + "\"content\": \"Tell me about the whale.\"}], \"max_tokens\": 40}'%n%n",
+                api, options.apiKey(), spillway.bootstrapServers(), spillway.registryUrl(), api, options.apiKey());
         Thread.currentThread().join();
     }
 

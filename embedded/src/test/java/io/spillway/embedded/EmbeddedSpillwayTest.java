@@ -1,5 +1,13 @@
 package io.spillway.embedded;
 
+import com.openai.client.OpenAIClient;
+import com.openai.client.okhttp.OpenAIOkHttpClient;
+import com.openai.core.http.StreamResponse;
+import com.openai.errors.BadRequestException;
+import com.openai.errors.UnauthorizedException;
+import com.openai.models.chat.completions.ChatCompletion;
+import com.openai.models.chat.completions.ChatCompletionChunk;
+import com.openai.models.chat.completions.ChatCompletionCreateParams;
 import io.spillway.schemas.EventType;
 import io.spillway.schemas.InferenceEvent;
 import io.spillway.schemas.InferenceRequest;
@@ -27,8 +35,12 @@ import java.util.List;
 import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-/** The one-JVM default answers a request put on its Kafka broker, with the 2-bit cache it serves by default. */
+/**
+ * The one-JVM default, end to end: the official OpenAI client against the gateway, through Kafka, to
+ * the worker with the 2-bit cache it serves by default, and back.
+ */
 class EmbeddedSpillwayTest {
 
     private static Path model() {
@@ -41,7 +53,7 @@ class EmbeddedSpillwayTest {
 
     @Test
     void aRequestOnTheEmbeddedBrokerIsAnswered(@TempDir Path data) {
-        var options = new EmbeddedOptions(0, 0, 0, 0, 2, model(), "rotatekv2", data);
+        var options = new EmbeddedOptions(0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
         try (EmbeddedSpillway spillway = EmbeddedSpillway.start(options)) {
             SpillwayAvroSerializer<InferenceRequest> serializer = new SpillwayAvroSerializer<>();
             serializer.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, spillway.registryUrl()), false);
@@ -72,6 +84,34 @@ class EmbeddedSpillwayTest {
                 assertThat(e.getType()).isEqualTo(EventType.FINISHED);
                 assertThat(e.getUsage().getCompletionTokens()).isEqualTo(6);
             });
+        }
+    }
+
+    @Test
+    void theOpenAiClientChatsThroughTheWholePath(@TempDir Path data) {
+        var options = new EmbeddedOptions(0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
+        try (EmbeddedSpillway spillway = EmbeddedSpillway.start(options)) {
+            OpenAIClient client = OpenAIOkHttpClient.builder().apiKey("sk-test").baseUrl(spillway.apiUrl()).maxRetries(0).build();
+            var params = ChatCompletionCreateParams.builder().model("tiny-llama").addUserMessage("Tell me about the whale.")
+                    .maxCompletionTokens(12).temperature(0.0).build();
+            ChatCompletion reply = client.chat().completions().create(params);
+            String text = reply.choices().getFirst().message().content().orElseThrow();
+            assertThat(text).isNotEmpty();
+            assertThat(reply.usage().orElseThrow().completionTokens()).isBetween(1L, 12L);
+
+            StringBuilder streamed = new StringBuilder();
+            try (StreamResponse<ChatCompletionChunk> stream = client.chat().completions().createStreaming(params)) {
+                stream.stream().forEach(c -> c.choices().forEach(ch -> ch.delta().content().ifPresent(streamed::append)));
+            }
+            assertThat(streamed.toString()).as("greedy: the same answer streamed").isEqualTo(text);
+
+            OpenAIClient wrongKey = OpenAIOkHttpClient.builder().apiKey("sk-wrong").baseUrl(spillway.apiUrl()).maxRetries(0).build();
+            assertThatThrownBy(() -> wrongKey.chat().completions().create(params)).isInstanceOf(UnauthorizedException.class);
+
+            String tooLong = "whale ".repeat(3000);
+            var oversized = ChatCompletionCreateParams.builder().model("tiny-llama").addUserMessage(tooLong).maxCompletionTokens(4).build();
+            assertThatThrownBy(() -> client.chat().completions().create(oversized)).isInstanceOf(BadRequestException.class)
+                    .hasMessageContaining("context");
         }
     }
 }
