@@ -41,21 +41,35 @@ public final class EmbeddedSpillway implements AutoCloseable {
         }
         kafka.brokerProperty("log.dir", o.dataDir().resolve("kafka").toString());
         kafka.afterPropertiesSet();
-        kafka.addTopics(new NewTopic(REQUESTS, o.partitions(), (short) 1), new NewTopic(EVENTS, o.partitions(), (short) 1),
-                new NewTopic(DEAD_LETTERS, 1, (short) 1),
-                new NewTopic(SESSIONS, o.partitions(), (short) 1).configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+        kafka.addTopics(topics(o.partitions()).toArray(NewTopic[]::new));
         schemaStore = new KafkaSchemaStore(kafka.getBrokersAsString(), "_schemas");
         registry = EmbeddedSchemaRegistry.start(new InetSocketAddress("127.0.0.1", o.registryPort()), schemaStore);
-        // The services share this JVM's classpath: each reads its own config file by name.
-        services.add(new SpringApplicationBuilder(WorkerApplication.class).properties(WorkerApplication.LOGGING).run(
+        services.addAll(startServices(o, kafka.getBrokersAsString(), registry.url()));
+        gateway = services.getLast();
+    }
+
+    /**
+     * Starts the worker, then the gateway (last in the list), against any Kafka and any
+     * Confluent-compatible registry. The services share this JVM's classpath: each reads its own
+     * config file by name.
+     */
+    public static List<ConfigurableApplicationContext> startServices(EmbeddedOptions o, String bootstrapServers, String registryUrl) {
+        var worker = new SpringApplicationBuilder(WorkerApplication.class).properties(WorkerApplication.LOGGING).run(
                 "--spring.config.name=inference-worker", "--server.port=" + o.workerPort(),
                 "--spillway.worker.model=" + o.model(), "--spillway.worker.kv=" + o.kv(),
-                "--spillway.worker.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
-                "--spillway.worker.kafka.schema-registry-url=" + registry.url()));
-        gateway = new SpringApplicationBuilder(GatewayApplication.class).run("--server.port=" + o.httpPort(),
+                "--spillway.worker.kafka.bootstrap-servers=" + bootstrapServers,
+                "--spillway.worker.kafka.schema-registry-url=" + registryUrl);
+        var gateway = new SpringApplicationBuilder(GatewayApplication.class).run("--server.port=" + o.httpPort(),
                 "--spillway.gateway.api-keys=" + o.apiKey() + ":embedded", "--spillway.gateway.models=tiny-llama",
-                "--spillway.kafka.bootstrap-servers=" + kafka.getBrokersAsString(), "--spillway.schema-registry.url=" + registry.url());
-        services.add(gateway);
+                "--spillway.kafka.bootstrap-servers=" + bootstrapServers, "--spillway.schema-registry.url=" + registryUrl);
+        return List.of(worker, gateway);
+    }
+
+    /** The topics of docs/KAFKA.md, with the compacted session directory. */
+    public static List<NewTopic> topics(int partitions) {
+        return List.of(new NewTopic(REQUESTS, partitions, (short) 1), new NewTopic(EVENTS, partitions, (short) 1),
+                new NewTopic(DEAD_LETTERS, 1, (short) 1),
+                new NewTopic(SESSIONS, partitions, (short) 1).configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
     }
 
     public static EmbeddedSpillway start(EmbeddedOptions options) {
