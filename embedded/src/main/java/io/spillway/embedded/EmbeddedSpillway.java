@@ -35,6 +35,7 @@ public final class EmbeddedSpillway implements AutoCloseable {
     private final ConfigurableApplicationContext gateway;
 
     private EmbeddedSpillway(EmbeddedOptions o) {
+        quietBroker();
         kafka = new EmbeddedKafkaKraftBroker(1, o.partitions());
         if (o.kafkaPort() > 0) {
             kafka.kafkaPorts(o.kafkaPort());
@@ -59,7 +60,8 @@ public final class EmbeddedSpillway implements AutoCloseable {
                 "--spillway.worker.model=" + o.model(), "--spillway.worker.kv=" + o.kv(),
                 "--spillway.worker.kafka.bootstrap-servers=" + bootstrapServers,
                 "--spillway.worker.kafka.schema-registry-url=" + registryUrl);
-        var gateway = new SpringApplicationBuilder(GatewayApplication.class).run("--server.port=" + o.httpPort(),
+        // Every context re-initializes logging: the in-process broker's loggers stay quiet only if each says so.
+        var gateway = new SpringApplicationBuilder(GatewayApplication.class).properties(WorkerApplication.LOGGING).run("--server.port=" + o.httpPort(),
                 "--spillway.gateway.api-keys=" + o.apiKey() + ":embedded", "--spillway.gateway.models=tiny-llama",
                 "--spillway.kafka.bootstrap-servers=" + bootstrapServers, "--spillway.schema-registry.url=" + registryUrl);
         return List.of(worker, gateway);
@@ -113,6 +115,15 @@ public final class EmbeddedSpillway implements AutoCloseable {
                         + "\"content\": \"Tell me about the whale.\"}], \"max_tokens\": 40}'%n%n",
                 api, options.apiKey(), spillway.bootstrapServers(), spillway.registryUrl(), api, options.apiKey());
         Thread.currentThread().join();
+    }
+
+    /** The in-process broker logs its every step at INFO; the services' own logs are what a user reads. */
+    private static void quietBroker() {
+        for (String name : List.of("kafka", "org.apache.kafka", "state.change.logger")) {
+            if (org.slf4j.LoggerFactory.getLogger(name) instanceof ch.qos.logback.classic.Logger l) {
+                l.setLevel(ch.qos.logback.classic.Level.WARN);
+            }
+        }
     }
 
     static Path home() {

@@ -16,7 +16,8 @@ import org.springframework.context.annotation.PropertySource;
 public class WorkerApplication {
     /** Logging settings must be known before property sources are read, so they are defaults here. */
     public static final java.util.Map<String, Object> LOGGING = java.util.Map.of(
-            "logging.structured.format.console", "logstash", "logging.level.org.apache.kafka", "warn");
+            "logging.structured.format.console", "logstash", "logging.level.org.apache.kafka", "warn", "logging.level.kafka", "warn",
+            "logging.level.state.change.logger", "warn");
 
     public static void main(String[] args) {
         SpringApplication app = new SpringApplication(WorkerApplication.class);
