@@ -14,7 +14,6 @@ import org.testcontainers.junit.jupiter.Container;
 import org.testcontainers.junit.jupiter.Testcontainers;
 import org.testcontainers.kafka.KafkaContainer;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -36,21 +35,13 @@ class ContainersSpillwayTest {
             System.getProperty("spillway.test.apicurio.image", "apicurio/apicurio-registry:latest-release"))
             .withExposedPorts(8080).waitingFor(Wait.forHttp("/apis/ccompat/v7/subjects").forStatusCode(200));
 
-    private static Path model() {
-        Path dir = Path.of("").toAbsolutePath();
-        while (!Files.isDirectory(dir.resolve("models/tiny-llama"))) {
-            dir = dir.getParent();
-        }
-        return dir.resolve("models/tiny-llama");
-    }
-
     @Test
     void chatThroughRealKafkaAndApicurio(@TempDir Path data) throws Exception {
         try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, KAFKA.getBootstrapServers()))) {
             admin.createTopics(EmbeddedSpillway.topics(2)).all().get();
         }
         String registry = "http://" + APICURIO.getHost() + ":" + APICURIO.getMappedPort(8080) + "/apis/ccompat/v7";
-        var options = new EmbeddedOptions(0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
+        var options = new EmbeddedOptions(0, 0, 0, 0, 2, EmbeddedSpillwayTest.model(), "rotatekv2", data, "sk-test");
         List<ConfigurableApplicationContext> services = EmbeddedSpillway.startServices(options, KAFKA.getBootstrapServers(), registry);
         try {
             String api = "http://localhost:" + services.getLast().getEnvironment().getProperty("local.server.port") + "/v1";

@@ -43,7 +43,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
  */
 class EmbeddedSpillwayTest {
 
-    private static Path model() {
+    static Path model() {
         Path dir = Path.of("").toAbsolutePath();
         while (!Files.isDirectory(dir.resolve("models/tiny-llama"))) {
             dir = dir.getParent();
