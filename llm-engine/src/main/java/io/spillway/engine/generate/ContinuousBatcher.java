@@ -90,8 +90,9 @@ public final class ContinuousBatcher {
 
     /** Runs steps until every submitted request has finished. */
     public void runUntilIdle() {
-        while (step()) {
-            Thread.onSpinWait();
+        boolean more = true;
+        while (more) {
+            more = step();
         }
     }
 

@@ -135,6 +135,7 @@ public final class LlamaModel implements AutoCloseable {
         float[] gate = new float[total * config.intermediateSize()];
         float[] up = new float[total * config.intermediateSize()];
         float eps = (float) config.rmsNormEps();
+        int[] offsets = stepOffsets(steps);
         for (int l = 0; l < layers.length; l++) {
             LayerWeights w = layers[l];
             VectorMath.rmsNorm(x, w.inputNorm(), eps, xn, total);
@@ -145,7 +146,6 @@ public final class LlamaModel implements AutoCloseable {
                 rope.rotate(q, i * qDim, heads, position[i]);
             }
             int layer = l;
-            int[] offsets = stepOffsets(steps);
             LayerRows rows = new LayerRows(q, qDim, k, v, kvDim, x, h);
             Parallel.forEach(steps.size(), si -> {
                 Step s = steps.get(si);
