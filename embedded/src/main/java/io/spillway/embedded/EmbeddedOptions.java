@@ -14,6 +14,29 @@ import java.nio.file.Path;
 public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int workerPort, int partitions, Path model, String kv,
                               Path dataDir, String apiKey) {
 
+    static final String USAGE = """
+            usage: bin/spillway up [options]
+              --port N            gateway HTTP port (8080)
+              --kafka-port N      Kafka port (9092)
+              --registry-port N   schema registry port (8081)
+              --worker-port N     worker actuator port (8082)
+              --partitions N      partitions of the request and event topics (6)
+              --model DIR         Hugging Face model directory (models/tiny-llama)
+              --kv METHOD         KV method of the worker (rotatekv2)
+              --data-dir DIR      where the broker keeps its log (a new temporary folder)
+              --api-key KEY       the accepted Bearer key ($SPILLWAY_API_KEY, else sk-spillway-local)
+            Port 0 picks a free port.
+            """;
+
+    /** Parses the command line; an empty Optional after printing the usage for --help. */
+    static java.util.Optional<EmbeddedOptions> parseOrHelp(String[] args) {
+        if (java.util.Arrays.asList(args).contains("--help")) {
+            System.out.print(USAGE);
+            return java.util.Optional.empty();
+        }
+        return java.util.Optional.of(parse(args));
+    }
+
     static EmbeddedOptions parse(String[] args) {
         int http = 8080;
         int kafka = 9092;
@@ -31,11 +54,11 @@ public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int
             }
             String v = args[++i];
             switch (a) {
-                case "--port" -> http = Integer.parseInt(v);
-                case "--kafka-port" -> kafka = Integer.parseInt(v);
-                case "--registry-port" -> registry = Integer.parseInt(v);
-                case "--worker-port" -> worker = Integer.parseInt(v);
-                case "--partitions" -> partitions = Integer.parseInt(v);
+                case "--port" -> http = port(a, v);
+                case "--kafka-port" -> kafka = port(a, v);
+                case "--registry-port" -> registry = port(a, v);
+                case "--worker-port" -> worker = port(a, v);
+                case "--partitions" -> partitions = Math.max(1, port(a, v));
                 case "--model" -> model = Path.of(v);
                 case "--kv" -> kv = v;
                 case "--data-dir" -> data = Path.of(v);
@@ -44,11 +67,26 @@ public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int
                         + " (--port, --kafka-port, --registry-port, --worker-port, --partitions, --model, --kv, --data-dir, --api-key)");
             }
         }
+        if (!java.nio.file.Files.isDirectory(model)) {
+            throw new IllegalArgumentException("--model: " + model + " is not a model directory");
+        }
         try {
             return new EmbeddedOptions(http, kafka, registry, worker, partitions, model, kv,
                     data != null ? data : Files.createTempDirectory("spillway-embedded"), apiKey);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static int port(String option, String value) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n < 0 || n > 65535) {
+                throw new NumberFormatException();
+            }
+            return n;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(option + " expects a number from 0 to 65535, got '" + value + "'");
         }
     }
 }

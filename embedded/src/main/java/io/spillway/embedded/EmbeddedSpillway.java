@@ -104,7 +104,18 @@ public final class EmbeddedSpillway implements AutoCloseable {
 
     /** Where {@code bin/spillway up} lands. */
     public static void main(String[] args) throws InterruptedException {
-        EmbeddedOptions options = EmbeddedOptions.parse(args);
+        EmbeddedOptions options;
+        try {
+            var parsed = EmbeddedOptions.parseOrHelp(args);
+            if (parsed.isEmpty()) {
+                return;
+            }
+            options = parsed.get();
+        } catch (IllegalArgumentException e) {
+            System.err.println("spillway up: " + e.getMessage() + " (see --help)");
+            System.exit(2);
+            return;
+        }
         EmbeddedSpillway spillway = start(options);
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(spillway::close));
         String api = spillway.apiUrl();

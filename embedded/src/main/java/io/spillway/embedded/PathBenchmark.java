@@ -43,6 +43,10 @@ public final class PathBenchmark {
         int concurrency = 4;
         int maxTokens = 32;
         String kv = "rotatekv2";
+        if (args.length % 2 != 0) {
+            System.err.println("usage: bin/spillway bench-path [--requests N] [--concurrency N] [--max-tokens N] [--kv METHOD]");
+            System.exit(2);
+        }
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
                 case "--requests" -> requests = Integer.parseInt(args[i + 1]);
