@@ -172,7 +172,11 @@ public final class FileSpillStore implements SpillStore {
      * followed. Only files older than the TTL count, so nothing a running put still owns is touched.
      */
     private boolean isStray(String name, Path file, Instant cutoff) throws IOException {
-        if (!Files.getLastModifiedTime(file).toInstant().isBefore(cutoff)) {
+        try {
+            if (!Files.getLastModifiedTime(file).toInstant().isBefore(cutoff)) {
+                return false;
+            }
+        } catch (NoSuchFileException goneSinceListed) {
             return false;
         }
         if (name.endsWith(TEMP)) {

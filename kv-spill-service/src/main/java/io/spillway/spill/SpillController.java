@@ -14,6 +14,7 @@ import org.springframework.web.bind.annotation.RequestHeader;
 import org.springframework.web.bind.annotation.RequestMapping;
 import org.springframework.web.bind.annotation.RequestMethod;
 import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
 
 import java.io.IOException;
 
@@ -37,7 +38,7 @@ class SpillController {
     }
 
     @PutMapping
-    ResponseEntity<PutResult> put(@PathVariable String sessionId, @RequestHeader(HttpHeaders.IF_MATCH) String ifMatch,
+    ResponseEntity<PutResult> put(@PathVariable("sessionId") String sessionId, @RequestHeader(HttpHeaders.IF_MATCH) String ifMatch,
                                   HttpServletRequest request) throws IOException {
         SessionIds.require(sessionId);
         Stored stored = store.put(sessionId, expectedVersion(ifMatch), request.getInputStream());
@@ -46,7 +47,7 @@ class SpillController {
     }
 
     @GetMapping
-    void get(@PathVariable String sessionId, HttpServletResponse response) throws IOException {
+    void get(@PathVariable("sessionId") String sessionId, HttpServletResponse response) throws IOException {
         try (StoredBlob blob = store.get(sessionId).orElseThrow(() -> new SpillNotFoundException(sessionId))) {
             writeHeaders(blob.stored(), response);
             blob.content().transferTo(response.getOutputStream());
@@ -55,14 +56,14 @@ class SpillController {
 
     /** Explicit, because Spring's implicit HEAD would run the GET and stream the whole blob into the void. */
     @RequestMapping(method = RequestMethod.HEAD)
-    void head(@PathVariable String sessionId, HttpServletResponse response) throws IOException {
+    void head(@PathVariable("sessionId") String sessionId, HttpServletResponse response) throws IOException {
         try (StoredBlob blob = store.get(sessionId).orElseThrow(() -> new SpillNotFoundException(sessionId))) {
             writeHeaders(blob.stored(), response);
         }
     }
 
     @DeleteMapping
-    ResponseEntity<Void> delete(@PathVariable String sessionId) throws IOException {
+    ResponseEntity<Void> delete(@PathVariable("sessionId") String sessionId) throws IOException {
         if (!store.delete(sessionId)) {
             throw new SpillNotFoundException(sessionId);
         }
@@ -90,6 +91,6 @@ class SpillController {
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new IllegalArgumentException("If-Match must be the expected version (0 for a new session): " + ifMatch);
+        throw new ResponseStatusException(HttpStatus.BAD_REQUEST, "If-Match must be the expected version (0 for a new session): " + ifMatch);
     }
 }

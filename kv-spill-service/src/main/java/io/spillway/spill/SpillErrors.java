@@ -31,9 +31,8 @@ class SpillErrors {
         return ProblemDetail.forStatusAndDetail(HttpStatus.NOT_FOUND, e.getMessage());
     }
 
-    /** Bad session ids and bad If-Match values ({@link InvalidSessionIdException} is one). */
     @ExceptionHandler
-    ProblemDetail badRequest(IllegalArgumentException e) {
+    ProblemDetail badSessionId(InvalidSessionIdException e) {
         return ProblemDetail.forStatusAndDetail(HttpStatus.BAD_REQUEST, e.getMessage());
     }
 
