@@ -1,6 +1,8 @@
 package io.spillway.spill;
 
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
+import org.springframework.util.FileSystemUtils;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.web.server.LocalServerPort;
@@ -35,6 +37,12 @@ class SpillApiTest {
     @DynamicPropertySource
     static void spillDir(DynamicPropertyRegistry registry) {
         registry.add("spillway.spill.dir", DIR::toString);
+    }
+
+    /** The 64 MiB blob must not pile up in the temp folder run after run. */
+    @AfterAll
+    static void removeSpills() throws IOException {
+        FileSystemUtils.deleteRecursively(DIR);
     }
 
     @LocalServerPort
