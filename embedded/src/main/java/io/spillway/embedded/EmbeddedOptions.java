@@ -11,8 +11,8 @@ import java.nio.file.Path;
  * @param dataDir      where the broker keeps its log (a fresh temporary folder by default)
  * @param apiKey       the Bearer key the gateway accepts ({@code SPILLWAY_API_KEY}, or a local default)
  */
-public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int workerPort, int partitions, Path model, String kv,
-                              Path dataDir, String apiKey) {
+public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int workerPort, int spillPort, int partitions, Path model,
+                              String kv, Path dataDir, String apiKey) {
 
     static final String USAGE = """
             usage: bin/spillway up [options]
@@ -20,6 +20,7 @@ public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int
               --kafka-port N      Kafka port (9092)
               --registry-port N   schema registry port (8081)
               --worker-port N     worker actuator port (8082)
+              --spill-port N      spill service port (8083)
               --partitions N      partitions of the request and event topics (6)
               --model DIR         Hugging Face model directory (models/tiny-llama)
               --kv METHOD         KV method of the worker (rotatekv2)
@@ -42,6 +43,7 @@ public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int
         int kafka = 9092;
         int registry = 8081;
         int worker = 8082;
+        int spill = 8083;
         int partitions = 6;
         Path model = EmbeddedSpillway.home().resolve("models/tiny-llama");
         String kv = "rotatekv2";
@@ -58,20 +60,21 @@ public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int
                 case "--kafka-port" -> kafka = port(a, v);
                 case "--registry-port" -> registry = port(a, v);
                 case "--worker-port" -> worker = port(a, v);
+                case "--spill-port" -> spill = port(a, v);
                 case "--partitions" -> partitions = Math.max(1, port(a, v));
                 case "--model" -> model = Path.of(v);
                 case "--kv" -> kv = v;
                 case "--data-dir" -> data = Path.of(v);
                 case "--api-key" -> apiKey = v;
                 default -> throw new IllegalArgumentException("unknown option " + a
-                        + " (--port, --kafka-port, --registry-port, --worker-port, --partitions, --model, --kv, --data-dir, --api-key)");
+                        + " (--port, --kafka-port, --registry-port, --worker-port, --spill-port, --partitions, --model, --kv, --data-dir, --api-key)");
             }
         }
         if (!java.nio.file.Files.isDirectory(model)) {
             throw new IllegalArgumentException("--model: " + model + " is not a model directory");
         }
         try {
-            return new EmbeddedOptions(http, kafka, registry, worker, partitions, model, kv,
+            return new EmbeddedOptions(http, kafka, registry, worker, spill, partitions, model, kv,
                     data != null ? data : Files.createTempDirectory("spillway-embedded"), apiKey);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

@@ -3,6 +3,7 @@ package io.spillway.embedded;
 import io.spillway.gateway.GatewayApplication;
 import io.spillway.schemas.registry.EmbeddedSchemaRegistry;
 import io.spillway.schemas.registry.KafkaSchemaStore;
+import io.spillway.spill.SpillApplication;
 import io.spillway.worker.WorkerApplication;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.config.TopicConfig;
@@ -19,7 +20,7 @@ import java.util.Map;
 /**
  * The embedded default: a single-node KRaft Kafka broker (Apache Kafka's own server classes,
  * in-process), the embedded schema registry with its schemas in the compacted {@code _schemas}
- * topic, the inference worker and the gateway, in one JVM. For laptops and CI; clusters use real
+ * topic, the spill service, the inference worker and the gateway, in one JVM. For laptops and CI; clusters use real
  * Kafka and a real registry.
  */
 public final class EmbeddedSpillway implements AutoCloseable {
@@ -27,6 +28,8 @@ public final class EmbeddedSpillway implements AutoCloseable {
     public static final String EVENTS = "spillway.events";
     public static final String DEAD_LETTERS = "spillway.requests.dlq";
     public static final String SESSIONS = "spillway.sessions";
+    /** The services of one embedded JVM share a fresh random token for the spill service's API. */
+    private static final String SPILL_TOKEN = java.util.UUID.randomUUID().toString();
 
     private final EmbeddedKafkaKraftBroker kafka;
     private final KafkaSchemaStore schemaStore;
@@ -50,11 +53,14 @@ public final class EmbeddedSpillway implements AutoCloseable {
     }
 
     /**
-     * Starts the worker, then the gateway (last in the list), against any Kafka and any
-     * Confluent-compatible registry. The services share this JVM's classpath: each reads its own
+     * Starts the spill service, the worker, then the gateway (last in the list), against any Kafka
+     * and any Confluent-compatible registry. The services share this JVM's classpath: each reads its own
      * config file by name.
      */
     public static List<ConfigurableApplicationContext> startServices(EmbeddedOptions o, String bootstrapServers, String registryUrl) {
+        var spill = new SpringApplicationBuilder(SpillApplication.class).properties(WorkerApplication.LOGGING).run(
+                "--spring.config.name=kv-spill-service", "--server.port=" + o.spillPort(),
+                "--spillway.spill.dir=" + o.dataDir().resolve("spills"), "--spillway.spill.tokens=" + SPILL_TOKEN);
         var worker = new SpringApplicationBuilder(WorkerApplication.class).properties(WorkerApplication.LOGGING).run(
                 "--spring.config.name=inference-worker", "--server.port=" + o.workerPort(),
                 "--spillway.worker.model=" + o.model(), "--spillway.worker.kv=" + o.kv(),
@@ -64,7 +70,7 @@ public final class EmbeddedSpillway implements AutoCloseable {
         var gateway = new SpringApplicationBuilder(GatewayApplication.class).properties(WorkerApplication.LOGGING).run("--server.port=" + o.httpPort(),
                 "--spillway.gateway.api-keys=" + o.apiKey() + ":embedded", "--spillway.gateway.models=tiny-llama",
                 "--spillway.kafka.bootstrap-servers=" + bootstrapServers, "--spillway.schema-registry.url=" + registryUrl);
-        return List.of(worker, gateway);
+        return List.of(spill, worker, gateway);
     }
 
     /** The topics of docs/KAFKA.md, with the compacted session directory. */
@@ -89,6 +95,10 @@ public final class EmbeddedSpillway implements AutoCloseable {
     /** The gateway's OpenAI base URL, e.g. {@code http://localhost:8080/v1}. */
     public String apiUrl() {
         return "http://localhost:" + gateway.getEnvironment().getProperty("local.server.port") + "/v1";
+    }
+
+    public String spillPort() {
+        return services.getFirst().getEnvironment().getProperty("local.server.port");
     }
 
     /** Stops the services first (they drain), then the registry and the broker. */
@@ -120,11 +130,12 @@ public final class EmbeddedSpillway implements AutoCloseable {
         Runtime.getRuntime().addShutdownHook(Thread.ofPlatform().unstarted(spillway::close));
         String api = spillway.apiUrl();
         System.out.printf("%nSpillway is up (embedded: one JVM, for laptops and CI). Ctrl-C stops it.%n"
-                        + "  OpenAI API:      %s   (API key: %s)%n  Kafka:           %s%n  schema registry: %s%n%n"
+                        + "  OpenAI API:      %s   (API key: %s)%n  Kafka:           %s%n  schema registry: %s%n"
+                        + "  spill service:   http://localhost:%s/v1/spills%n%n"
                         + "Try:%n  curl %s/chat/completions -H 'Authorization: Bearer %s' -H 'Content-Type: application/json' \\%n"
                         + "    -H 'X-Session-Id: demo' -d '{\"model\": \"tiny-llama\", \"messages\": [{\"role\": \"user\", "
                         + "\"content\": \"Tell me about the whale.\"}], \"max_tokens\": 40}'%n%n",
-                api, options.apiKey(), spillway.bootstrapServers(), spillway.registryUrl(), api, options.apiKey());
+                api, options.apiKey(), spillway.bootstrapServers(), spillway.registryUrl(), spillway.spillPort(), api, options.apiKey());
         Thread.currentThread().join();
     }
 

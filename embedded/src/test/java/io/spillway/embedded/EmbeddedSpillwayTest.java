@@ -53,7 +53,7 @@ class EmbeddedSpillwayTest {
 
     @Test
     void aRequestOnTheEmbeddedBrokerIsAnswered(@TempDir Path data) {
-        var options = new EmbeddedOptions(0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
+        var options = new EmbeddedOptions(0, 0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
         try (EmbeddedSpillway spillway = EmbeddedSpillway.start(options)) {
             SpillwayAvroSerializer<InferenceRequest> serializer = new SpillwayAvroSerializer<>();
             serializer.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, spillway.registryUrl()), false);
@@ -88,8 +88,8 @@ class EmbeddedSpillwayTest {
     }
 
     @Test
-    void theOpenAiClientChatsThroughTheWholePath(@TempDir Path data) {
-        var options = new EmbeddedOptions(0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
+    void theOpenAiClientChatsThroughTheWholePath(@TempDir Path data) throws Exception {
+        var options = new EmbeddedOptions(0, 0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
         try (EmbeddedSpillway spillway = EmbeddedSpillway.start(options)) {
             OpenAIClient client = OpenAIOkHttpClient.builder().apiKey("sk-test").baseUrl(spillway.apiUrl()).maxRetries(0).build();
             var params = ChatCompletionCreateParams.builder().model("tiny-llama").addUserMessage("Tell me about the whale.")
@@ -107,6 +107,12 @@ class EmbeddedSpillwayTest {
 
             OpenAIClient wrongKey = OpenAIOkHttpClient.builder().apiKey("sk-wrong").baseUrl(spillway.apiUrl()).maxRetries(0).build();
             assertThatThrownBy(() -> wrongKey.chat().completions().create(params)).isInstanceOf(UnauthorizedException.class);
+
+            // The spill service runs beside them and refuses callers without its token.
+            var spill = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://localhost:" + spillway.spillPort() + "/v1/spills/demo")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.discarding());
+            assertThat(spill.statusCode()).isEqualTo(401);
 
             String tooLong = "whale ".repeat(3000);
             var oversized = ChatCompletionCreateParams.builder().model("tiny-llama").addUserMessage(tooLong).maxCompletionTokens(4).build();
