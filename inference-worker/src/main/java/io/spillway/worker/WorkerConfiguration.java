@@ -43,21 +43,30 @@ class WorkerConfiguration {
         return model;
     }
 
+    @Bean
+    Tokenizer tokenizer(WorkerProperties p) {
+        return Tokenizer.load(p.model());
+    }
+
+    /** One factory for the batch's one-off caches and the sessions': the calibration is read once. */
+    @Bean
+    KvCacheFactory caches(LlamaModel model, WorkerProperties p) {
+        return new KvCacheFactory(model, p.kv(), KvCacheFactory.Mode.DECODE);
+    }
+
     @Bean(destroyMethod = "close")
-    EngineLoop engine(LlamaModel model, WorkerProperties p) {
-        Tokenizer tokenizer = Tokenizer.load(p.model());
-        var caches = new KvCacheFactory(model, p.kv(), KvCacheFactory.Mode.DECODE);
+    EngineLoop engine(LlamaModel model, Tokenizer tokenizer, KvCacheFactory caches, WorkerProperties p) {
         return new EngineLoop(new ContinuousBatcher(model, tokenizer, caches, p.maxBatch(), p.prefillBudget()), "spillway-engine");
     }
 
     @Bean(destroyMethod = "close")
-    SessionRegistry sessions(LlamaModel model, WorkerProperties p) {
-        return new SessionRegistry(p.maxSessions(), new KvCacheFactory(model, p.kv(), KvCacheFactory.Mode.DECODE));
+    SessionRegistry sessions(KvCacheFactory caches, WorkerProperties p) {
+        return new SessionRegistry(p.maxSessions(), caches);
     }
 
     @Bean
-    RequestTranslator translator(LlamaModel model, WorkerProperties p) {
-        return new RequestTranslator(Tokenizer.load(p.model()), ChatTemplate.load(p.model()), GenerationConfig.load(p.model()),
+    RequestTranslator translator(LlamaModel model, Tokenizer tokenizer, WorkerProperties p) {
+        return new RequestTranslator(tokenizer, ChatTemplate.load(p.model()), GenerationConfig.load(p.model()),
                 p.modelName(), model.config().maxPositions());
     }
 
