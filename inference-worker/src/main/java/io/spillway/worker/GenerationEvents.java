@@ -61,7 +61,7 @@ final class GenerationEvents implements GenerationListener {
                 if (!streaming) {
                     stream.delta(text.toString(), ids);
                 }
-                stream.finished(reason.apiName(), usage.promptTokens(), usage.completionTokens());
+                stream.finished(reason.apiName(), usage.promptTokens(), usage.completionTokens(), usage.cachedTokens());
             }
         } finally {
             onDone.run();
