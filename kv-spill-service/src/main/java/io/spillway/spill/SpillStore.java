@@ -3,6 +3,7 @@ package io.spillway.spill;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /** Opaque spilled blobs by session id, with optimistic versioning. */
@@ -24,6 +25,6 @@ public interface SpillStore {
     /** @return whether there was a spill to delete */
     boolean delete(String sessionId) throws IOException;
 
-    /** Deletes spills stored more than the TTL before {@code now}; returns how many. */
-    int expire(Instant now) throws IOException;
+    /** Deletes spills stored more than the TTL before {@code now} (and leftovers of failed puts); returns the sessions expired. */
+    List<String> expire(Instant now) throws IOException;
 }

@@ -55,8 +55,8 @@ class SpillApiTest {
 
     @Test
     void putGetHeadDelete() throws Exception {
-        byte[] blob = FileSpillStoreTest.randomBytes(300_000, 7);
-        String sha = FileSpillStoreTest.sha256(blob);
+        byte[] blob = SpillStoreContractTest.randomBytes(300_000, 7);
+        String sha = SpillStoreContractTest.sha256(blob);
 
         HttpResponse<String> created = send(put("crud", "0").PUT(BodyPublishers.ofByteArray(blob)), BodyHandlers.ofString());
         assertThat(created.statusCode()).isEqualTo(201);
