@@ -65,6 +65,12 @@ class SessionController {
         return new Listing(page.sessions().stream().map(Entry::of).toList(), page.next());
     }
 
+    /** Answered here with its problem body: Spring's default resolver would send the bare status to the error page. */
+    @ExceptionHandler
+    ResponseEntity<ProblemDetail> problem(ErrorResponseException e) {
+        return ResponseEntity.status(e.getStatusCode()).body(e.getBody());
+    }
+
     @ExceptionHandler
     ResponseEntity<ProblemDetail> unavailable(DirectoryUnavailableException e) {
         return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header(HttpHeaders.RETRY_AFTER, "1")

@@ -94,6 +94,8 @@ public final class SessionDirectory implements SmartLifecycle, AutoCloseable {
         config.put(CommonClientConfigs.CLIENT_ID_CONFIG, kafka.applicationId() + "-deletions");
         config.put(ProducerConfig.ACKS_CONFIG, "all");
         config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        // One record now and then, waited for: nothing to batch.
+        config.put(ProducerConfig.LINGER_MS_CONFIG, 0);
         int timeoutMs = Math.toIntExact(kafka.sendTimeout().toMillis());
         config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
         config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, timeoutMs);

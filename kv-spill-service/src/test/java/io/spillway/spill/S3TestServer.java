@@ -9,6 +9,7 @@ import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3Client;
 
 import java.net.URI;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Properties;
 
@@ -22,7 +23,7 @@ final class S3TestServer implements AutoCloseable {
 
     S3TestServer(Path dir) throws Exception {
         Properties properties = new Properties();
-        properties.setProperty("jclouds.filesystem.basedir", dir.toString());
+        properties.setProperty("jclouds.filesystem.basedir", Files.createDirectories(dir).toString());
         proxy = S3Proxy.builder().blobStore(BlobStores.create("filesystem", properties)).endpoint(URI.create("http://127.0.0.1:0"))
                 .awsAuthentication(AuthenticationType.AWS_V2_OR_V4, ACCESS_KEY, SECRET_KEY).build();
         proxy.start();
