@@ -18,6 +18,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.S3ClientBuilder;
 
 import java.io.IOException;
+import java.util.Map;
 
 /**
  * The KV spill service: stores, serves and deletes spilled KV caches as opaque blobs (on the filesystem or in S3),
@@ -30,6 +31,14 @@ import java.io.IOException;
 @EnableScheduling
 @PropertySource("classpath:kv-spill-service.properties")
 public class SpillApplication {
+    private static final String DIRECTORY_ON = "!'${spillway.spill.kafka.bootstrap-servers:}'.isBlank()";
+
+    /**
+     * Logging defaults, set before the context (a property file comes too late for logging): structured lines, and
+     * the Kafka clients' per-step INFO logs off.
+     */
+    public static final Map<String, Object> LOGGING = Map.of("logging.structured.format.console", "logstash",
+            "logging.level.org.apache.kafka", "warn");
 
     @Bean
     SpillStore spillStore(SpillProperties properties, ObjectProvider<S3Client> s3) throws IOException {
@@ -57,9 +66,15 @@ public class SpillApplication {
 
     /** On when Kafka is configured, so the service also runs alone (no Kafka) with the filesystem store. */
     @Bean
-    @ConditionalOnExpression("!'${spillway.spill.kafka.bootstrap-servers:}'.isBlank()")
+    @ConditionalOnExpression(DIRECTORY_ON)
     SessionDirectory sessionDirectory(SpillProperties properties) {
         return new SessionDirectory(properties.kafka());
+    }
+
+    @Bean
+    @ConditionalOnExpression(DIRECTORY_ON)
+    SessionDirectoryHealth sessionDirectoryHealthIndicator(SessionDirectory directory, SpillProperties properties) {
+        return new SessionDirectoryHealth(directory, properties.kafka().sessionsTopic());
     }
 
     /** Only the spill API is guarded: actuator health stays reachable for probes. */
@@ -71,6 +86,8 @@ public class SpillApplication {
     }
 
     public static void main(String[] args) {
-        SpringApplication.run(SpillApplication.class, args);
+        SpringApplication app = new SpringApplication(SpillApplication.class);
+        app.setDefaultProperties(LOGGING);
+        app.run(args);
     }
 }

@@ -86,6 +86,8 @@ class SessionDirectoryIntegrationTest {
             publish(withWorker(SessionDirectoryTopologyTest.state("d3", SessionStatus.HOT, 1), "worker-b"));
 
             HttpResponse<String> d3 = await(base, "/v1/sessions/d3", r -> r.statusCode() == 200);
+            assertThat(http.send(HttpRequest.newBuilder(URI.create(base + "/actuator/health/sessionDirectory")).build(), BodyHandlers.ofString()).body())
+                    .contains("\"status\":\"UP\"");
             assertThat(d3.body()).contains("\"sessionId\":\"d3\"", "\"state\":\"HOT\"", "\"workerId\":\"worker-b\"", "\"version\":1");
             HttpResponse<String> d1 = get(base, "/v1/sessions/d1");
             assertThat(d1.statusCode()).isEqualTo(200);

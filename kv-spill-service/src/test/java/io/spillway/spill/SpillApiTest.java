@@ -125,6 +125,14 @@ class SpillApiTest {
     }
 
     @Test
+    void withoutKafkaTheSessionDirectoryIsOffAndSaysSo() throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/sessions/s"))
+                .header("Authorization", "Bearer " + TOKEN).GET().build(), BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(501);
+        assertThat(response.body()).contains("spillway.spill.kafka.bootstrap-servers");
+    }
+
+    @Test
     void aBlobOverTheLimitIsRefused() throws Exception {
         long size = 65 * MIB;
         HttpResponse<String> response = send(put("too-large", "0")
