@@ -125,6 +125,16 @@ class SpillApiTest {
     }
 
     @Test
+    void aBodySentAsAFormIsStoredAsItIs() throws Exception {
+        // curl --data-binary labels its body application/x-www-form-urlencoded; it must not be parsed as a form.
+        byte[] blob = "a=1&b=2".getBytes();
+        HttpResponse<String> created = send(put("form", "0").header("Content-Type", "application/x-www-form-urlencoded")
+                .PUT(BodyPublishers.ofByteArray(blob)), BodyHandlers.ofString());
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(send(request("form").GET(), BodyHandlers.ofByteArray()).body()).isEqualTo(blob);
+    }
+
+    @Test
     void withoutKafkaTheSessionDirectoryIsOffAndSaysSo() throws Exception {
         HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/sessions/s"))
                 .header("Authorization", "Bearer " + TOKEN).GET().build(), BodyHandlers.ofString());
