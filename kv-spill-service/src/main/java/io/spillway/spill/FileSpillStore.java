@@ -90,6 +90,13 @@ public final class FileSpillStore implements SpillStore {
     }
 
     @Override
+    public Optional<Stored> find(String sessionId) throws IOException {
+        SessionIds.require(sessionId);
+        // The sidecar is replaced by an atomic rename: a reader sees the old one or the new one, whole.
+        return readMeta(sessionId);
+    }
+
+    @Override
     public Optional<StoredBlob> get(String sessionId) throws IOException {
         SessionIds.require(sessionId);
         // Under the lock so a concurrent put cannot delete the blob between reading the sidecar and opening the file;

@@ -121,6 +121,12 @@ public final class S3SpillStore implements SpillStore {
     }
 
     @Override
+    public Optional<Stored> find(String sessionId) throws IOException {
+        SessionIds.require(sessionId);
+        return readHead(sessionId).map(Head::stored);
+    }
+
+    @Override
     public Optional<StoredBlob> get(String sessionId) throws IOException {
         SessionIds.require(sessionId);
         for (int attempt = 1; ; attempt++) {

@@ -60,9 +60,7 @@ class SpillController {
     /** Explicit, because Spring's implicit HEAD would run the GET and stream the whole blob into the void. */
     @RequestMapping(method = RequestMethod.HEAD)
     void head(@PathVariable("sessionId") String sessionId, HttpServletResponse response) throws IOException {
-        try (StoredBlob blob = store.get(sessionId).orElseThrow(() -> new SpillNotFoundException(sessionId))) {
-            writeHeaders(blob.stored(), response);
-        }
+        writeHeaders(store.find(sessionId).orElseThrow(() -> new SpillNotFoundException(sessionId)), response);
     }
 
     @DeleteMapping

@@ -19,6 +19,9 @@ public interface SpillStore {
      */
     Stored put(String sessionId, long expectedVersion, InputStream blob) throws IOException;
 
+    /** What is stored for the session (version, size, digest), without opening the blob. */
+    Optional<Stored> find(String sessionId) throws IOException;
+
     /** The current spill, opened for streaming; the caller closes it. */
     Optional<StoredBlob> get(String sessionId) throws IOException;
 

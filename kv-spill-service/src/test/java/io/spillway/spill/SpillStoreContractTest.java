@@ -50,7 +50,9 @@ abstract class SpillStoreContractTest {
             assertThat(read.stored()).isEqualTo(stored);
             assertThat(read.content().readAllBytes()).isEqualTo(blob);
         }
+        assertThat(store.find("session-1")).hasValue(stored);
         assertThat(store.get("other")).isEmpty();
+        assertThat(store.find("other")).isEmpty();
     }
 
     @Test
