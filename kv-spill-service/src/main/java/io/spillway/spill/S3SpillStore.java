@@ -187,7 +187,15 @@ public final class S3SpillStore implements SpillStore {
             if (head.isEmpty() || !head.get().stored().storedAt().isBefore(cutoff)) {
                 return false;
             }
-            s3.deleteObject(b -> b.bucket(bucket).key(heads + sessionId));
+            try {
+                // Conditional, so a put another instance committed since the read is not swept with the old version.
+                s3.deleteObject(b -> b.bucket(bucket).key(heads + sessionId).ifMatch(head.get().eTag()));
+            } catch (S3Exception e) {
+                if (e.statusCode() == 412 || e.statusCode() == 409) {
+                    return false;
+                }
+                throw e;
+            }
             deleteQuietly(head.get().blobKey());
             return true;
         } finally {
@@ -237,8 +245,9 @@ public final class S3SpillStore implements SpillStore {
         try {
             s3.putObject(request.build(), RequestBody.fromBytes(body.toByteArray()));
         } catch (S3Exception e) {
-            // 412: the head changed since it was read; 409: a concurrent conditional write to it is in flight.
-            if (e.statusCode() == 412 || e.statusCode() == 409) {
+            // 412: the head changed since it was read; 409: a concurrent conditional write to it is in flight;
+            // NoSuchKey: the head named by If-Match was deleted meanwhile.
+            if (e.statusCode() == 412 || e.statusCode() == 409 || e instanceof NoSuchKeyException) {
                 throw new VersionConflictException(stored.sessionId(), stored.version() - 1,
                         readHead(stored.sessionId()).map(h -> h.stored().version()).orElse(0L));
             }

@@ -78,6 +78,12 @@ class S3SpillStoreTest extends SpillStoreContractTest {
         s3.putObject(b -> b.bucket(S3TestServer.BUCKET).key(key).ifMatch(eTag), RequestBody.fromString("3"));
         assertThatThrownBy(() -> s3.putObject(b -> b.bucket(S3TestServer.BUCKET).key(key).ifMatch(eTag), RequestBody.fromString("4")))
                 .isInstanceOfSatisfying(S3Exception.class, e -> assertThat(e.statusCode()).isEqualTo(412));
+        // The sweep deletes a head only if it is still the one it judged expired.
+        assertThatThrownBy(() -> s3.deleteObject(b -> b.bucket(S3TestServer.BUCKET).key(key).ifMatch(eTag)))
+                .isInstanceOfSatisfying(S3Exception.class, e -> assertThat(e.statusCode()).isEqualTo(412));
+        String current = s3.headObject(b -> b.bucket(S3TestServer.BUCKET).key(key)).eTag();
+        s3.deleteObject(b -> b.bucket(S3TestServer.BUCKET).key(key).ifMatch(current));
+        assertThat(storedObjects()).isEmpty();
     }
 
     @Test

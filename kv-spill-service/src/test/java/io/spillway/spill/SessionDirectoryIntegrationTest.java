@@ -142,6 +142,8 @@ class SessionDirectoryIntegrationTest {
                 sha = SpillStoreContractTest.sha256(blob);
                 publish(SessionDirectoryTopologyTest.state(session, SessionStatus.SPILLED, 4));
                 await(base, "/v1/sessions/" + session, r -> r.statusCode() == 200);
+                // Last in the log but stale: the rebuild must apply the version rule too, not just take the last record.
+                publish(SessionDirectoryTopologyTest.state(session, SessionStatus.HOT, 3));
             }
             try (ConfigurableApplicationContext after = start(args.toArray(String[]::new))) {
                 String base = baseUrl(after);
