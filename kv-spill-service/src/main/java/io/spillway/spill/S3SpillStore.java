@@ -9,6 +9,7 @@ import software.amazon.awssdk.services.s3.S3Client;
 import software.amazon.awssdk.services.s3.model.CompletedPart;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
 import software.amazon.awssdk.services.s3.model.MultipartUpload;
+import software.amazon.awssdk.services.s3.model.NoSuchBucketException;
 import software.amazon.awssdk.services.s3.model.NoSuchKeyException;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Exception;
@@ -74,6 +75,12 @@ public final class S3SpillStore implements SpillStore {
         if (Math.ceilDiv(maxBytes, partSize) > MAX_PARTS) {
             throw new IllegalArgumentException("max-bytes " + maxBytes + " needs more than " + MAX_PARTS + " parts of " + partSize
                     + " bytes: raise spillway.spill.s3.part-size");
+        }
+        try {
+            // Fail at start, not at the first spill: a wrong bucket name or endpoint is a configuration error.
+            s3.headBucket(b -> b.bucket(bucket));
+        } catch (NoSuchBucketException e) {
+            throw new IllegalArgumentException("bucket " + bucket + " does not exist (spillway.spill.s3.bucket); create it first", e);
         }
         this.s3 = s3;
         this.bucket = bucket;

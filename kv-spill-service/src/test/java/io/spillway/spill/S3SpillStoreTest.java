@@ -103,9 +103,11 @@ class S3SpillStoreTest extends SpillStoreContractTest {
     }
 
     @Test
-    void refusesAPartSizeS3WouldRefuse() {
+    void refusesABadBucketOrPartSize() {
         assertThatThrownBy(() -> new S3SpillStore(s3, S3TestServer.BUCKET, prefix, 1 << 20, TTL, 1 << 20))
                 .hasMessageContaining("part-size");
         assertThatThrownBy(() -> new S3SpillStore(s3, "", prefix, 1 << 20, TTL, S3SpillStore.MIN_PART_SIZE)).hasMessageContaining("bucket");
+        assertThatThrownBy(() -> new S3SpillStore(s3, "no-such-bucket", prefix, 1 << 20, TTL, S3SpillStore.MIN_PART_SIZE))
+                .hasMessageContaining("bucket no-such-bucket does not exist");
     }
 }
