@@ -60,7 +60,8 @@ public final class EmbeddedSpillway implements AutoCloseable {
     public static List<ConfigurableApplicationContext> startServices(EmbeddedOptions o, String bootstrapServers, String registryUrl) {
         var spill = new SpringApplicationBuilder(SpillApplication.class).properties(WorkerApplication.LOGGING).run(
                 "--spring.config.name=kv-spill-service", "--server.port=" + o.spillPort(),
-                "--spillway.spill.dir=" + o.dataDir().resolve("spills"), "--spillway.spill.tokens=" + SPILL_TOKEN);
+                "--spillway.spill.dir=" + o.dataDir().resolve("spills"), "--spillway.spill.tokens=" + SPILL_TOKEN,
+                "--spillway.spill.kafka.bootstrap-servers=" + bootstrapServers, "--spillway.spill.kafka.schema-registry-url=" + registryUrl);
         var worker = new SpringApplicationBuilder(WorkerApplication.class).properties(WorkerApplication.LOGGING).run(
                 "--spring.config.name=inference-worker", "--server.port=" + o.workerPort(),
                 "--spillway.worker.model=" + o.model(), "--spillway.worker.kv=" + o.kv(),

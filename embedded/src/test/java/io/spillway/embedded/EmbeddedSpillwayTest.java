@@ -113,6 +113,11 @@ class EmbeddedSpillwayTest {
                     java.net.URI.create("http://localhost:" + spillway.spillPort() + "/v1/spills/demo")).build(),
                     java.net.http.HttpResponse.BodyHandlers.discarding());
             assertThat(spill.statusCode()).isEqualTo(401);
+            // Its session directory follows spillway.sessions on the embedded broker.
+            var directory = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                    java.net.URI.create("http://localhost:" + spillway.spillPort() + "/actuator/health/sessionDirectory")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(directory.body()).contains("\"status\":\"UP\"");
 
             String tooLong = "whale ".repeat(3000);
             var oversized = ChatCompletionCreateParams.builder().model("tiny-llama").addUserMessage(tooLong).maxCompletionTokens(4).build();

@@ -3,12 +3,8 @@ package io.spillway.spill;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.OutputStreamWriter;
-import java.io.Reader;
-import java.io.Writer;
 import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -17,12 +13,13 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.DigestOutputStream;
 import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -41,21 +38,16 @@ public final class FileSpillStore implements SpillStore {
     private static final String META = ".meta";
     private static final String BLOB = ".blob";
     private static final String TEMP = ".tmp";
-    /** Striped rather than one lock per session, so the lock table stays bounded however many sessions pass. */
-    private static final int STRIPES = 64;
 
     private final Path dir;
     private final long maxBytes;
     private final Duration ttl;
-    private final ReentrantLock[] locks = new ReentrantLock[STRIPES];
+    private final SessionLocks locks = new SessionLocks();
 
     public FileSpillStore(Path dir, long maxBytes, Duration ttl) throws IOException {
         this.dir = Files.createDirectories(dir).toRealPath();
         this.maxBytes = maxBytes;
         this.ttl = ttl;
-        for (int i = 0; i < STRIPES; i++) {
-            locks[i] = new ReentrantLock();
-        }
     }
 
     @Override
@@ -70,12 +62,12 @@ public final class FileSpillStore implements SpillStore {
         Path blobTemp = tempFile(sessionId);
         Path metaTemp = null;
         try {
-            MessageDigest sha = sha256();
+            MessageDigest sha = Stored.sha256Digest();
             long bytes = writeDurably(blobTemp, out -> copyLimited(blob, new DigestOutputStream(out, sha)));
             Stored stored = new Stored(sessionId, version, bytes, HexFormat.of().formatHex(sha.digest()), Instant.now());
             metaTemp = tempFile(sessionId);
             writeDurably(metaTemp, out -> writeMeta(stored, out));
-            ReentrantLock lock = lockFor(sessionId);
+            ReentrantLock lock = locks.of(sessionId);
             lock.lock();
             try {
                 checkVersion(sessionId, expectedVersion, currentVersion(sessionId));
@@ -98,11 +90,18 @@ public final class FileSpillStore implements SpillStore {
     }
 
     @Override
+    public Optional<Stored> find(String sessionId) throws IOException {
+        SessionIds.require(sessionId);
+        // The sidecar is replaced by an atomic rename: a reader sees the old one or the new one, whole.
+        return readMeta(sessionId);
+    }
+
+    @Override
     public Optional<StoredBlob> get(String sessionId) throws IOException {
         SessionIds.require(sessionId);
         // Under the lock so a concurrent put cannot delete the blob between reading the sidecar and opening the file;
         // once open, the stream survives the file's deletion.
-        ReentrantLock lock = lockFor(sessionId);
+        ReentrantLock lock = locks.of(sessionId);
         lock.lock();
         try {
             Optional<Stored> stored = readMeta(sessionId);
@@ -119,7 +118,7 @@ public final class FileSpillStore implements SpillStore {
     @Override
     public boolean delete(String sessionId) throws IOException {
         SessionIds.require(sessionId);
-        ReentrantLock lock = lockFor(sessionId);
+        ReentrantLock lock = locks.of(sessionId);
         lock.lock();
         try {
             Optional<Stored> stored = readMeta(sessionId);
@@ -135,14 +134,17 @@ public final class FileSpillStore implements SpillStore {
     }
 
     @Override
-    public int expire(Instant now) throws IOException {
+    public List<String> expire(Instant now) throws IOException {
         Instant cutoff = now.minus(ttl);
-        int expired = 0;
+        List<String> expired = new ArrayList<>();
         try (DirectoryStream<Path> files = Files.newDirectoryStream(dir)) {
             for (Path file : files) {
                 String name = file.getFileName().toString();
                 if (name.endsWith(META)) {
-                    expired += expireSession(name.substring(0, name.length() - META.length()), cutoff) ? 1 : 0;
+                    String sessionId = name.substring(0, name.length() - META.length());
+                    if (expireSession(sessionId, cutoff)) {
+                        expired.add(sessionId);
+                    }
                 } else if (isStray(name, file, cutoff)) {
                     Files.deleteIfExists(file);
                 }
@@ -152,7 +154,7 @@ public final class FileSpillStore implements SpillStore {
     }
 
     private boolean expireSession(String sessionId, Instant cutoff) throws IOException {
-        ReentrantLock lock = lockFor(sessionId);
+        ReentrantLock lock = locks.of(sessionId);
         lock.lock();
         try {
             Optional<Stored> stored = readMeta(sessionId);
@@ -192,7 +194,7 @@ public final class FileSpillStore implements SpillStore {
             return false;
         }
         String sessionId = stem.substring(0, dot);
-        ReentrantLock lock = lockFor(sessionId);
+        ReentrantLock lock = locks.of(sessionId);
         lock.lock();
         try {
             return !version.equals(Long.toString(currentVersion(sessionId)));
@@ -246,26 +248,16 @@ public final class FileSpillStore implements SpillStore {
     }
 
     private static long writeMeta(Stored stored, OutputStream out) throws IOException {
-        Properties meta = new Properties();
-        meta.setProperty("version", Long.toString(stored.version()));
-        meta.setProperty("bytes", Long.toString(stored.bytes()));
-        meta.setProperty("sha256", stored.sha256());
-        meta.setProperty("storedAt", stored.storedAt().toString());
-        Writer writer = new OutputStreamWriter(out, StandardCharsets.UTF_8);
-        meta.store(writer, null);
-        writer.flush();
+        StoredProperties.write(stored, Map.of(), out);
         return 0;
     }
 
     private Optional<Stored> readMeta(String sessionId) throws IOException {
-        Properties meta = new Properties();
-        try (Reader reader = Files.newBufferedReader(metaPath(sessionId), StandardCharsets.UTF_8)) {
-            meta.load(reader);
+        try (InputStream in = Files.newInputStream(metaPath(sessionId))) {
+            return Optional.of(StoredProperties.toStored(sessionId, StoredProperties.read(in)));
         } catch (NoSuchFileException absent) {
             return Optional.empty();
         }
-        return Optional.of(new Stored(sessionId, Long.parseLong(meta.getProperty("version")), Long.parseLong(meta.getProperty("bytes")),
-                meta.getProperty("sha256"), Instant.parse(meta.getProperty("storedAt"))));
     }
 
     private Path metaPath(String sessionId) {
@@ -278,17 +270,5 @@ public final class FileSpillStore implements SpillStore {
 
     private Path tempFile(String sessionId) {
         return dir.resolve(sessionId + "." + UUID.randomUUID() + TEMP);
-    }
-
-    private ReentrantLock lockFor(String sessionId) {
-        return locks[Math.floorMod(sessionId.hashCode(), STRIPES)];
-    }
-
-    private static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("every JDK has SHA-256", e);
-        }
     }
 }

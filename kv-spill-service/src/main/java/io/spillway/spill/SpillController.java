@@ -2,6 +2,7 @@ package io.spillway.spill;
 
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -28,9 +29,11 @@ class SpillController {
     static final String SHA256_HEADER = "X-Spill-Sha256";
 
     private final SpillStore store;
+    private final ObjectProvider<SessionDirectory> directory;
 
-    SpillController(SpillStore store) {
+    SpillController(SpillStore store, ObjectProvider<SessionDirectory> directory) {
         this.store = store;
+        this.directory = directory;
     }
 
     /** What a PUT answers: the new version to send as {@code If-Match} next time. */
@@ -57,9 +60,7 @@ class SpillController {
     /** Explicit, because Spring's implicit HEAD would run the GET and stream the whole blob into the void. */
     @RequestMapping(method = RequestMethod.HEAD)
     void head(@PathVariable("sessionId") String sessionId, HttpServletResponse response) throws IOException {
-        try (StoredBlob blob = store.get(sessionId).orElseThrow(() -> new SpillNotFoundException(sessionId))) {
-            writeHeaders(blob.stored(), response);
-        }
+        writeHeaders(store.find(sessionId).orElseThrow(() -> new SpillNotFoundException(sessionId)), response);
     }
 
     @DeleteMapping
@@ -67,6 +68,7 @@ class SpillController {
         if (!store.delete(sessionId)) {
             throw new SpillNotFoundException(sessionId);
         }
+        directory.ifAvailable(d -> d.spillDeleted(sessionId));
         return ResponseEntity.noContent().build();
     }
 

@@ -3,6 +3,7 @@ package io.spillway.spill;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Instant;
+import java.util.List;
 import java.util.Optional;
 
 /** Opaque spilled blobs by session id, with optimistic versioning. */
@@ -18,12 +19,15 @@ public interface SpillStore {
      */
     Stored put(String sessionId, long expectedVersion, InputStream blob) throws IOException;
 
+    /** What is stored for the session (version, size, digest), without opening the blob. */
+    Optional<Stored> find(String sessionId) throws IOException;
+
     /** The current spill, opened for streaming; the caller closes it. */
     Optional<StoredBlob> get(String sessionId) throws IOException;
 
     /** @return whether there was a spill to delete */
     boolean delete(String sessionId) throws IOException;
 
-    /** Deletes spills stored more than the TTL before {@code now}; returns how many. */
-    int expire(Instant now) throws IOException;
+    /** Deletes spills stored more than the TTL before {@code now} (and leftovers of failed puts); returns the sessions expired. */
+    List<String> expire(Instant now) throws IOException;
 }

@@ -2,12 +2,14 @@ package io.spillway.spill;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.scheduling.annotation.SchedulingConfigurer;
 import org.springframework.scheduling.config.ScheduledTaskRegistrar;
 import org.springframework.stereotype.Component;
 
 import java.io.IOException;
 import java.time.Instant;
+import java.util.List;
 
 /** Deletes spills older than the TTL every {@code spillway.spill.sweep-interval}: sessions nobody resumed. */
 @Component
@@ -16,10 +18,12 @@ class SpillSweeper implements SchedulingConfigurer {
 
     private final SpillStore store;
     private final SpillProperties properties;
+    private final ObjectProvider<SessionDirectory> directory;
 
-    SpillSweeper(SpillStore store, SpillProperties properties) {
+    SpillSweeper(SpillStore store, SpillProperties properties, ObjectProvider<SessionDirectory> directory) {
         this.store = store;
         this.properties = properties;
+        this.directory = directory;
     }
 
     @Override
@@ -29,9 +33,10 @@ class SpillSweeper implements SchedulingConfigurer {
 
     void sweep() {
         try {
-            int expired = store.expire(Instant.now());
-            if (expired > 0) {
-                log.info("expired {} spills older than {}", expired, properties.ttl());
+            List<String> expired = store.expire(Instant.now());
+            if (!expired.isEmpty()) {
+                log.info("expired {} spills older than {}", expired.size(), properties.ttl());
+                directory.ifAvailable(d -> expired.forEach(d::spillDeleted));
             }
         } catch (IOException | RuntimeException e) {
             // A failed sweep is retried at the next interval; it must not stop the schedule.

@@ -5,233 +5,43 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.time.Duration;
-import java.time.Instant;
-import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
-import java.util.Random;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.stream.Stream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-class FileSpillStoreTest {
-    private static final Duration TTL = Duration.ofHours(1);
-
+class FileSpillStoreTest extends SpillStoreContractTest {
     @TempDir
     Path dir;
 
-    private FileSpillStore store(long maxBytes) throws IOException {
+    @Override
+    SpillStore store(long maxBytes) throws IOException {
         return new FileSpillStore(dir, maxBytes, TTL);
     }
 
-    @Test
-    void roundTripsAMultiMebibyteBlobWithItsSha256() throws Exception {
-        FileSpillStore store = store(64L << 20);
-        byte[] blob = randomBytes(5 * 1024 * 1024 + 17, 1);
-
-        Stored stored = store.put("session-1", 0, new ByteArrayInputStream(blob));
-
-        assertThat(stored.version()).isEqualTo(1);
-        assertThat(stored.bytes()).isEqualTo(blob.length);
-        assertThat(stored.sha256()).isEqualTo(sha256(blob));
-        try (StoredBlob read = store.get("session-1").orElseThrow()) {
-            assertThat(read.stored()).isEqualTo(stored);
-            assertThat(read.content().readAllBytes()).isEqualTo(blob);
-        }
-        assertThat(store.get("other")).isEmpty();
-    }
-
-    @Test
-    void writesAreConditionalOnTheCurrentVersion() throws Exception {
-        FileSpillStore store = store(1 << 20);
-        assertThat(store.put("s", 0, bytes("v1")).version()).isEqualTo(1);
-        assertThat(store.put("s", 1, bytes("v2")).version()).isEqualTo(2);
-
-        // A stale worker that still believes version 1 cannot overwrite version 2.
-        assertThatThrownBy(() -> store.put("s", 1, bytes("stale")))
-                .isInstanceOfSatisfying(VersionConflictException.class, e -> {
-                    assertThat(e.expectedVersion()).isEqualTo(1);
-                    assertThat(e.currentVersion()).isEqualTo(2);
-                });
-        // Nor can a writer that thinks the session is new.
-        assertThatThrownBy(() -> store.put("s", 0, bytes("new"))).isInstanceOf(VersionConflictException.class);
-        // Nor one that skips ahead.
-        assertThatThrownBy(() -> store.put("s", 5, bytes("ahead"))).isInstanceOf(VersionConflictException.class);
-
-        assertThat(read(store, "s")).isEqualTo("v2");
-        assertThat(leftoverFiles()).containsExactlyInAnyOrder("s.meta", "s.2.blob");
-    }
-
-    @Test
-    void ofConcurrentPutsOfTheSameExpectedVersionExactlyOneWins() throws Exception {
-        FileSpillStore store = store(1 << 20);
-        store.put("s", 0, bytes("base"));
-        int threads = 8;
-        CountDownLatch start = new CountDownLatch(1);
-        ExecutorService pool = Executors.newFixedThreadPool(threads);
-        try {
-            List<Future<String>> outcomes = new ArrayList<>();
-            for (int i = 0; i < threads; i++) {
-                String body = "writer-" + i;
-                outcomes.add(pool.submit(() -> {
-                    start.await();
-                    try {
-                        store.put("s", 1, new ByteArrayInputStream(randomBytes(256 * 1024, body.hashCode())));
-                        return body;
-                    } catch (VersionConflictException e) {
-                        return "conflict";
-                    }
-                }));
-            }
-            start.countDown();
-            List<String> results = new ArrayList<>();
-            for (Future<String> outcome : outcomes) {
-                results.add(outcome.get());
-            }
-            assertThat(results).filteredOn(r -> !r.equals("conflict")).hasSize(1);
-            String winner = results.stream().filter(r -> !r.equals("conflict")).findFirst().orElseThrow();
-            try (StoredBlob read = store.get("s").orElseThrow()) {
-                assertThat(read.stored().version()).isEqualTo(2);
-                assertThat(read.content().readAllBytes()).isEqualTo(randomBytes(256 * 1024, winner.hashCode()));
-            }
-        } finally {
-            pool.shutdownNow();
-        }
-        assertThat(leftoverFiles()).containsExactlyInAnyOrder("s.meta", "s.2.blob");
-    }
-
-    @Test
-    void aPutThatFailsMidwayLeavesTheOldVersionAndNoTempFiles() throws Exception {
-        FileSpillStore store = store(64L << 20);
-        store.put("s", 0, bytes("old"));
-
-        assertThatThrownBy(() -> store.put("s", 1, new FailingAfter(3 * 1024 * 1024)))
-                .isInstanceOf(IOException.class).hasMessageContaining("connection lost");
-
-        try (StoredBlob read = store.get("s").orElseThrow()) {
-            assertThat(read.stored().version()).isEqualTo(1);
-            assertThat(new String(read.content().readAllBytes())).isEqualTo("old");
-        }
-        assertThat(leftoverFiles()).containsExactlyInAnyOrder("s.meta", "s.1.blob");
-        assertThat(store.put("s", 1, bytes("retry")).version()).isEqualTo(2);
-    }
-
-    @Test
-    void rejectsABlobOverTheLimitWhileStreaming() throws Exception {
-        FileSpillStore store = store(1000);
-        assertThat(store.put("s", 0, new ByteArrayInputStream(new byte[1000])).bytes()).isEqualTo(1000);
-
-        assertThatThrownBy(() -> store.put("s", 1, new ByteArrayInputStream(new byte[1001])))
-                .isInstanceOf(BlobTooLargeException.class).hasMessageContaining("1000 bytes");
-
-        assertThat(store.get("s").orElseThrow().stored().bytes()).isEqualTo(1000);
-        assertThat(leftoverFiles()).containsExactlyInAnyOrder("s.meta", "s.1.blob");
-    }
-
-    @Test
-    void rejectsSessionIdsThatAreNotSafeFileNames() throws Exception {
-        FileSpillStore store = store(1000);
-        for (String bad : new String[] {"../x", "", "a".repeat(201), "a/b", "a\\b", "x y", null}) {
-            assertThatThrownBy(() -> store.put(bad, 0, bytes("x"))).as(String.valueOf(bad)).isInstanceOf(InvalidSessionIdException.class);
-            assertThatThrownBy(() -> store.get(bad)).isInstanceOf(InvalidSessionIdException.class);
-            assertThatThrownBy(() -> store.delete(bad)).isInstanceOf(InvalidSessionIdException.class);
-        }
-        assertThat(store.put("a".repeat(200), 0, bytes("x")).version()).isEqualTo(1);
-        assertThat(store.put("tenant:A_b-1.2", 0, bytes("x")).version()).isEqualTo(1);
-        assertThat(dir.getParent().resolve("x")).doesNotExist();
-    }
-
-    @Test
-    void deletes() throws Exception {
-        FileSpillStore store = store(1000);
-        store.put("s", 0, bytes("x"));
-        assertThat(store.delete("s")).isTrue();
-        assertThat(store.delete("s")).isFalse();
-        assertThat(store.get("s")).isEmpty();
-        assertThat(leftoverFiles()).isEmpty();
-        assertThat(store.put("s", 0, bytes("again")).version()).isEqualTo(1);
-    }
-
-    @Test
-    void expiresSpillsOlderThanTheTtlAndStrayFiles() throws Exception {
-        FileSpillStore store = store(1000);
-        store.put("old", 0, bytes("x"));
-        store.put("also-old", 0, bytes("x"));
-        Path strayTemp = Files.writeString(dir.resolve("old.1234.tmp"), "killed mid-put");
-        Path strayBlob = Files.writeString(dir.resolve("old.7.blob"), "renamed, sidecar never followed");
-
-        assertThat(store.expire(Instant.now())).isZero();
-        assertThat(leftoverFiles()).hasSize(6);
-
-        assertThat(store.expire(Instant.now().plus(TTL).plusSeconds(1))).isEqualTo(2);
-        assertThat(store.get("old")).isEmpty();
-        assertThat(strayTemp).doesNotExist();
-        assertThat(strayBlob).doesNotExist();
-        assertThat(leftoverFiles()).isEmpty();
-    }
-
-    private List<String> leftoverFiles() throws IOException {
+    @Override
+    List<String> storedObjects() throws IOException {
         try (Stream<Path> files = Files.list(dir)) {
             return files.map(f -> f.getFileName().toString()).toList();
         }
     }
 
-    private static String read(SpillStore store, String sessionId) throws IOException {
-        try (StoredBlob blob = store.get(sessionId).orElseThrow()) {
-            return new String(blob.content().readAllBytes());
-        }
+    @Override
+    void leaveStraysOfAKilledPut(String sessionId) throws IOException {
+        Files.writeString(dir.resolve(sessionId + ".1234.tmp"), "killed mid-put");
+        Files.writeString(dir.resolve(sessionId + ".7.blob"), "renamed, sidecar never followed");
     }
 
-    private static InputStream bytes(String s) {
-        return new ByteArrayInputStream(s.getBytes());
-    }
-
-    static byte[] randomBytes(int n, long seed) {
-        byte[] bytes = new byte[n];
-        new Random(seed).nextBytes(bytes);
-        return bytes;
-    }
-
-    static String sha256(byte[] bytes) throws Exception {
-        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
-    }
-
-    /** An upload whose connection drops after {@code limit} bytes. */
-    private static final class FailingAfter extends InputStream {
-        private final long limit;
-        private long read;
-
-        FailingAfter(long limit) {
-            this.limit = limit;
-        }
-
-        @Override
-        public int read() throws IOException {
-            if (read++ >= limit) {
-                throw new IOException("connection lost");
-            }
-            return 'x';
-        }
-
-        @Override
-        public int read(byte[] b, int off, int len) throws IOException {
-            if (read >= limit) {
-                throw new IOException("connection lost");
-            }
-            int n = (int) Math.min(len, limit - read);
-            java.util.Arrays.fill(b, off, off + n, (byte) 'x');
-            read += n;
-            return n;
-        }
+    @Test
+    void keepsOneSidecarAndOneBlobPerSessionInsideItsFolder() throws Exception {
+        SpillStore store = store(1000);
+        store.put("s", 0, new ByteArrayInputStream(new byte[] {1}));
+        store.put("s", 1, new ByteArrayInputStream(new byte[] {2}));
+        assertThatThrownBy(() -> store.put("../x", 0, new ByteArrayInputStream(new byte[] {3}))).isInstanceOf(InvalidSessionIdException.class);
+        assertThat(storedObjects()).containsExactlyInAnyOrder("s.meta", "s.2.blob");
+        assertThat(dir.getParent().resolve("x")).doesNotExist();
     }
 }

@@ -55,8 +55,8 @@ class SpillApiTest {
 
     @Test
     void putGetHeadDelete() throws Exception {
-        byte[] blob = FileSpillStoreTest.randomBytes(300_000, 7);
-        String sha = FileSpillStoreTest.sha256(blob);
+        byte[] blob = SpillStoreContractTest.randomBytes(300_000, 7);
+        String sha = SpillStoreContractTest.sha256(blob);
 
         HttpResponse<String> created = send(put("crud", "0").PUT(BodyPublishers.ofByteArray(blob)), BodyHandlers.ofString());
         assertThat(created.statusCode()).isEqualTo(201);
@@ -122,6 +122,24 @@ class SpillApiTest {
         assertThat(send(put("bad-if-match", "latest").PUT(BodyPublishers.ofString("x")), BodyHandlers.discarding()).statusCode()).isEqualTo(400);
         assertThat(send(put("bad-if-match", "-1").PUT(BodyPublishers.ofString("x")), BodyHandlers.discarding()).statusCode()).isEqualTo(400);
         assertThat(send(request("%2E%2E%2Fx").GET(), BodyHandlers.discarding()).statusCode()).isIn(400, 404);
+    }
+
+    @Test
+    void aBodySentAsAFormIsStoredAsItIs() throws Exception {
+        // curl --data-binary labels its body application/x-www-form-urlencoded; it must not be parsed as a form.
+        byte[] blob = "a=1&b=2".getBytes();
+        HttpResponse<String> created = send(put("form", "0").header("Content-Type", "application/x-www-form-urlencoded")
+                .PUT(BodyPublishers.ofByteArray(blob)), BodyHandlers.ofString());
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(send(request("form").GET(), BodyHandlers.ofByteArray()).body()).isEqualTo(blob);
+    }
+
+    @Test
+    void withoutKafkaTheSessionDirectoryIsOffAndSaysSo() throws Exception {
+        HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/v1/sessions/s"))
+                .header("Authorization", "Bearer " + TOKEN).GET().build(), BodyHandlers.ofString());
+        assertThat(response.statusCode()).isEqualTo(501);
+        assertThat(response.body()).contains("spillway.spill.kafka.bootstrap-servers");
     }
 
     @Test
