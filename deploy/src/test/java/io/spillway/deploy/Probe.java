@@ -1,0 +1,2 @@
+package io.spillway.deploy;
+class Probe {}
