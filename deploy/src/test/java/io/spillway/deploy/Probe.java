@@ -1,2 +1,0 @@
-package io.spillway.deploy;
-class Probe {}
