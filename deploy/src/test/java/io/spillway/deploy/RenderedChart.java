@@ -35,9 +35,13 @@ record RenderedChart(String yaml, List<HasMetadata> objects) {
     private static final Pattern DOCUMENT_SEPARATOR = Pattern.compile("(?m)^---\\s*$");
     private static final KubernetesSerialization SERIALIZATION = new KubernetesSerialization();
 
-    /** Renders with the required values plus {@code overrides} ({@code --set} syntax and semantics). */
+    /**
+     * Renders with the required values plus {@code overrides} ({@code --set} syntax and semantics); an override of
+     * a list ({@code gateway.apiKeys=null}) replaces the required list's items.
+     */
     static RenderedChart render(Map<String, String> overrides) {
         Map<String, String> values = new LinkedHashMap<>(REQUIRED);
+        overrides.keySet().forEach(key -> values.keySet().removeIf(required -> required.startsWith(key + "[")));
         values.putAll(overrides);
         TemplateCommand template = new Helm(CHART).template().withName(RELEASE).withNamespace("spillway").withKubeVersion("1.31.0");
         values.forEach(template::set);
