@@ -260,6 +260,18 @@ class ChartTemplateTest {
                 .hasMessageContaining("gateway.apiKeys (or gateway.existingSecret) is required");
     }
 
+    @Test
+    void notesTellHowToReachTheEndpointAndWhatWasSetUp() {
+        String notes = RenderedChart.installNotes(Map.of("worker.keda.enabled", "true", "spill.storage.type", "s3",
+                "spill.storage.s3.bucket", "spills"));
+
+        assertThat(notes).contains("kubectl -n spillway port-forward svc/sw-spillway-gateway 8080:80",
+                "Secret sw-spillway-secrets, key api-keys", "Topics are NOT created by this release",
+                "1..4, scaled by KEDA on the lag of group spillway-workers", "1 GPU(s) each", "S3 bucket spills");
+        assertThat(RenderedChart.installNotes(Map.of("topicsJob.enabled", "true", "worker.gpu.count", "0")))
+                .contains("created by the Job sw-spillway-topics-1", "CPU engine (no GPU requested)");
+    }
+
     private static String decoded(Secret secret, String key) {
         return new String(Base64.getDecoder().decode(secret.getData().get(key)), StandardCharsets.UTF_8);
     }

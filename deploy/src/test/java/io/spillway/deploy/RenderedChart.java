@@ -1,6 +1,7 @@
 package io.spillway.deploy;
 
 import com.marcnuri.helm.Helm;
+import com.marcnuri.helm.InstallCommand;
 import com.marcnuri.helm.TemplateCommand;
 import io.fabric8.kubernetes.api.model.Container;
 import io.fabric8.kubernetes.api.model.EnvVar;
@@ -53,6 +54,16 @@ record RenderedChart(String yaml, List<HasMetadata> objects) {
             }
         }
         return new RenderedChart(yaml, List.copyOf(objects));
+    }
+
+    /** What {@code helm install} prints (client-only dry run): status and NOTES.txt. */
+    static String installNotes(Map<String, String> overrides) {
+        Map<String, String> values = new LinkedHashMap<>(REQUIRED);
+        values.putAll(overrides);
+        InstallCommand install = new Helm(CHART).install().withName(RELEASE).withNamespace("spillway").withKubeVersion("1.31.0")
+                .clientOnly().dryRun();
+        values.forEach(install::set);
+        return install.call().getOutput();
     }
 
     static RenderedChart render() {
