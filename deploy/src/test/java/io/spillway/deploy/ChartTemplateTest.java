@@ -48,6 +48,7 @@ class ChartTemplateTest {
             assertThat(chart.env(component)).containsEntry("MANAGEMENT_ENDPOINT_HEALTH_PROBES_ENABLED", "true");
         }
         assertThat(chart.get(ServiceAccount.class, "sw-spillway").getAutomountServiceAccountToken()).isFalse();
+        assertThat(chart.yaml().lines()).as("no whitespace-only lines").noneMatch(line -> !line.isEmpty() && line.isBlank());
         assertThat(chart.get(Service.class, PREFIX + "gateway").getSpec().getPorts().getFirst().getPort()).isEqualTo(80);
     }
 
