@@ -259,6 +259,10 @@ class ChartTemplateTest {
                 .hasMessageContaining("kafka.bootstrapServers is required");
         assertThatThrownBy(() -> RenderedChart.render(Map.of("gateway.apiKeys", "null")))
                 .hasMessageContaining("gateway.apiKeys (or gateway.existingSecret) is required");
+        assertThatThrownBy(() -> RenderedChart.render(Map.of("worker.model.name", "llama-3.1-8b")))
+                .hasMessageContaining("worker.model.name \"llama-3.1-8b\" is not in gateway.models");
+        assertThat(RenderedChart.render(Map.of("worker.model.name", "llama-3.1-8b", "gateway.models[0]", "llama-3.1-8b"))
+                .env("worker")).containsEntry("SPILLWAY_WORKER_MODELNAME", "llama-3.1-8b");
     }
 
     @Test

@@ -16,10 +16,13 @@ import java.util.Map;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * The offline image tars every build makes ({@code jib:buildTar} on an empty base, bound to package): what the
- * real images hold above their base. Nothing here runs them: there is no container engine in CI.
+ * real images hold above their base. Nothing here runs them: there is no container engine in CI. A build that
+ * stops before package ({@code mvn test}) has no tars: skipped then, except in CI ({@code CI} set), which
+ * installs and so must have them.
  */
 class ImageTarTest {
 
@@ -90,7 +93,10 @@ class ImageTarTest {
             return cached;
         }
         Path tar = Repo.root().resolve(artifact).resolve("target/jib-offline-image.tar");
-        assertThat(tar).as("%s: built by the %s module's package phase", tar, artifact).exists();
+        if (System.getenv("CI") == null) {
+            assumeTrue(Files.exists(tar), tar + " is made by the package phase: run verify or install");
+        }
+        assertThat(tar).as("%s: made by the %s module's package phase", tar, artifact).exists();
         OciImageTar image = OciImageTar.read(tar);
         IMAGES.put(artifact, image);
         return image;
