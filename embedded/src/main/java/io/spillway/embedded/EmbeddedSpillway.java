@@ -64,6 +64,8 @@ public final class EmbeddedSpillway implements AutoCloseable {
         var worker = new SpringApplicationBuilder(WorkerApplication.class).properties(WorkerApplication.LOGGING).run(
                 "--spring.config.name=inference-worker", "--server.port=" + o.workerPort(),
                 "--spillway.worker.model=" + o.model(), "--spillway.worker.kv=" + o.kv(),
+                "--spillway.worker.spill.url=http://localhost:" + spill.getEnvironment().getProperty("local.server.port"),
+                "--spillway.worker.spill.token=" + SPILL_TOKEN,
                 "--spillway.worker.kafka.bootstrap-servers=" + bootstrapServers,
                 "--spillway.worker.kafka.schema-registry-url=" + registryUrl);
         // Every context re-initializes logging: the in-process broker's loggers stay quiet only if each says so.

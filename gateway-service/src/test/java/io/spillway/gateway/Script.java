@@ -49,7 +49,7 @@ final class Script {
   }
 
   Script finished(String reason, int promptTokens, int completionTokens) {
-    return add(EventType.FINISHED, null, reason, new Usage(promptTokens, completionTokens), null);
+    return add(EventType.FINISHED, null, reason, new Usage(promptTokens, completionTokens, 0), null);
   }
 
   Script error(String code, String message) {

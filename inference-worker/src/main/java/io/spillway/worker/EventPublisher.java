@@ -52,10 +52,10 @@ final class EventPublisher {
             send(e);
         }
 
-        void finished(String reason, int promptTokens, int completionTokens) {
+        void finished(String reason, int promptTokens, int completionTokens, int cachedTokens) {
             InferenceEvent e = event(EventType.FINISHED);
             e.setFinishReason(reason);
-            e.setUsage(new Usage(promptTokens, completionTokens));
+            e.setUsage(new Usage(promptTokens, completionTokens, cachedTokens));
             send(e);
         }
 

@@ -9,7 +9,7 @@ import java.util.List;
 /**
  * Turns one generation's tokens into events: a DELTA per token when the client streams, one DELTA
  * with the whole text otherwise, then FINISHED. Abandoned (its partition went to another worker, which
- * will run the request again), it sends nothing more.
+ * will run the request again), it sends nothing more and never reports the request done.
  */
 final class GenerationEvents implements GenerationListener {
     private final EventPublisher.Stream stream;
@@ -56,13 +56,15 @@ final class GenerationEvents implements GenerationListener {
 
     @Override
     public void onFinish(FinishReason reason, Usage usage) {
+        // A handed-back request is not done: its offset must stay uncommitted for the next owner.
+        if (abandoned) {
+            return;
+        }
         try {
-            if (!abandoned) {
-                if (!streaming) {
-                    stream.delta(text.toString(), ids);
-                }
-                stream.finished(reason.apiName(), usage.promptTokens(), usage.completionTokens());
+            if (!streaming) {
+                stream.delta(text.toString(), ids);
             }
+            stream.finished(reason.apiName(), usage.promptTokens(), usage.completionTokens(), usage.cachedTokens());
         } finally {
             onDone.run();
         }

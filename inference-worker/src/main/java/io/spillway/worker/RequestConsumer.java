@@ -82,6 +82,7 @@ final class RequestConsumer implements SmartLifecycle {
                         break;
                     }
                 }
+                sessions.enforceLimits();
                 if (System.nanoTime() - lastCommit > commitInterval.toNanos()) {
                     commit();
                     lastCommit = System.nanoTime();
@@ -147,7 +148,7 @@ final class RequestConsumer implements SmartLifecycle {
             offsets.done(tp, offset);
         });
         stream.started();
-        Session session = sessions.acquire(request.getSessionId());
+        Session session = sessions.acquire(request.getSessionId(), request.getApiKeyId(), tp.partition());
         Generation generation = session == null ? engine.submit(g, listener) : engine.submit(g, listener, session);
         running.put(id, new Running(tp, offset, generation, listener));
         metrics.accepted();
@@ -171,8 +172,8 @@ final class RequestConsumer implements SmartLifecycle {
 
     /**
      * Graceful stop: no new requests; the running ones may finish within the drain timeout, the rest
-     * are handed back (cancelled without events, left uncommitted for the next owner), then what is
-     * safe is committed.
+     * are handed back (cancelled without events, left uncommitted for the next owner), what is safe
+     * is committed, and the idle sessions spill so any worker can resume them.
      */
     private void drain() {
         long deadline = System.nanoTime() + drainTimeout.toNanos();
@@ -183,6 +184,7 @@ final class RequestConsumer implements SmartLifecycle {
         running.values().forEach(RequestConsumer::handBack);
         running.clear();
         commit();
+        sessions.spillAll();
     }
 
     private static void handBack(Running run) {
@@ -203,6 +205,7 @@ final class RequestConsumer implements SmartLifecycle {
                 return false;
             });
             offsets.forget(partitions);
+            sessions.release(partitions.stream().filter(tp -> tp.topic().equals(topic)).map(TopicPartition::partition).toList());
         }
 
         @Override

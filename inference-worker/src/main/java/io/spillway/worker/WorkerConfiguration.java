@@ -26,6 +26,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 import java.net.InetAddress;
+import java.net.URI;
 import java.net.UnknownHostException;
 import java.util.Map;
 
@@ -60,8 +61,21 @@ class WorkerConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    SessionRegistry sessions(KvCacheFactory caches, WorkerProperties p) {
-        return new SessionRegistry(p.maxSessions(), caches);
+    SessionRegistry sessions(KvCacheFactory caches, LlamaModel model, KafkaProducer<String, SpecificRecord> producer, MeterRegistry meters,
+                             WorkerProperties p) {
+        SessionSpills spills = null;
+        if (p.spill().url().isBlank()) {
+            log.info("session spilling off (spillway.worker.spill.url is empty) maxSessions={} kvBudgetBytes={}", p.maxSessions(),
+                    p.kvBudget().toBytes());
+        } else if (p.spill().token().isBlank()) {
+            throw new IllegalStateException("spillway.worker.spill.url is set but spillway.worker.spill.token is empty: the spill service refuses calls without one");
+        } else {
+            SpillClient client = new SpillClient(URI.create(p.spill().url()), p.spill().token(), p.spill().timeout());
+            SessionDirectory directory = new SessionDirectory(producer, p.kafka().sessionsTopic(), workerId(p), caches.method(), model.fingerprint());
+            spills = new SessionSpills(client, directory, caches, model.fingerprint(), meters);
+            log.info("sessions spill to {} maxSessions={} kvBudgetBytes={}", p.spill().url(), p.maxSessions(), p.kvBudget().toBytes());
+        }
+        return new SessionRegistry(p.maxSessions(), p.kvBudget().toBytes(), caches, spills);
     }
 
     @Bean

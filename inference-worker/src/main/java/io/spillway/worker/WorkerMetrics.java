@@ -29,6 +29,7 @@ final class WorkerMetrics {
         Gauge.builder("spillway.worker.queue.depth", engine.batcher(), b -> b.waiting()).register(registry);
         Gauge.builder("spillway.worker.sequences.running", engine.batcher(), b -> b.running()).register(registry);
         Gauge.builder("spillway.worker.sessions.hot", sessions, SessionRegistry::size).register(registry);
+        Gauge.builder("spillway.worker.sessions.hot.bytes", sessions, SessionRegistry::hotBytes).baseUnit("bytes").register(registry);
         Gauge.builder("spillway.worker.requests.in.flight", offsets, OffsetTracker::inFlight).register(registry);
     }
 

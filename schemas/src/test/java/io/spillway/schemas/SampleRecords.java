@@ -86,7 +86,7 @@ public final class SampleRecords {
         .setSeq(9)
         .setType(EventType.FINISHED)
         .setFinishReason("stop")
-        .setUsage(new Usage(12, 30))
+        .setUsage(new Usage(12, 30, 5))
         .setWorkerId("worker-0")
         .setTimestampMs(1_750_000_000_200L)
         .build();

@@ -100,9 +100,10 @@ public final class InferenceCall implements AutoCloseable {
   /** Prompt and completion tokens of a FINISHED request; counted from the deltas if the worker sent none. */
   public Usage usage() {
     if (finished != null && finished.getUsage() != null) {
-      return Usage.of(finished.getUsage().getPromptTokens(), finished.getUsage().getCompletionTokens());
+      return Usage.of(finished.getUsage().getPromptTokens(), finished.getUsage().getCompletionTokens(),
+          finished.getUsage().getCachedTokens());
     }
-    return Usage.of(0, tokens);
+    return Usage.of(0, tokens, 0);
   }
 
   /** Tells the worker to stop generating: the client is gone ({@code reason}) or waited too long. */

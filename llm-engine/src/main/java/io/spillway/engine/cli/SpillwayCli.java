@@ -18,7 +18,7 @@ public final class SpillwayCli {
 
     static int run(String[] argv, PrintStream out, PrintStream err) {
         if (argv.length == 0) {
-            err.println("spillway: name a command: generate, ppl, bench, calibrate");
+            err.println("spillway: name a command: generate, ppl, bench, calibrate, spill-bench");
             return 2;
         }
         String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
@@ -28,7 +28,8 @@ public final class SpillwayCli {
                 case "ppl" -> new PplCommand().run(rest, out, err);
                 case "bench" -> new BenchCommand().run(rest, out, err);
                 case "calibrate" -> new CalibrateCommand().run(rest, out, err);
-                default -> throw new UsageException("unknown command '" + argv[0] + "' (generate, ppl, bench, calibrate)");
+                case "spill-bench" -> new SpillBenchCommand().run(rest, out, err);
+                default -> throw new UsageException("unknown command '" + argv[0] + "' (generate, ppl, bench, calibrate, spill-bench)");
             };
         } catch (UsageException e) {
             err.println("spillway: " + e.getMessage());
@@ -44,6 +45,10 @@ public final class SpillwayCli {
 
     /** The shipped tiny model, found from the launcher's home so commands work from any directory. */
     static Path defaultModel() {
-        return Path.of(System.getProperty("spillway.home", ".")).resolve("models/tiny-llama");
+        return home().resolve("models/tiny-llama");
+    }
+
+    static Path home() {
+        return Path.of(System.getProperty("spillway.home", "."));
     }
 }

@@ -1,7 +1,11 @@
 package io.spillway.engine.generate;
 
 import io.spillway.engine.kv.KvCache;
+import io.spillway.engine.kv.KvSpill;
 
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.function.Supplier;
 
@@ -20,9 +24,37 @@ public final class Session implements AutoCloseable {
     private long lastUsedNanos = System.nanoTime();
 
     public Session(String id, Supplier<KvCache> caches) {
+        this(id, caches, caches.get(), new int[0]);
+    }
+
+    private Session(String id, Supplier<KvCache> caches, KvCache cache, int[] tokens) {
         this.id = id;
         this.caches = caches;
-        this.cache = caches.get();
+        this.cache = cache;
+        this.tokens = tokens;
+    }
+
+    /**
+     * The session a spill blob holds, its cache restored bit for bit. Throws, holding nothing, when the
+     * blob is corrupt, truncated, or was made for another model, KV method or calibration.
+     */
+    public static Session restore(String id, Supplier<KvCache> caches, String modelFingerprint, InputStream blob) throws IOException {
+        KvCache cache = caches.get();
+        int[] tokens = KvSpill.read(cache, modelFingerprint, blob);
+        return new Session(id, caches, cache, tokens);
+    }
+
+    /** Whether {@link #writeTo} can store this session's cache (dense and quantized caches can). */
+    public synchronized boolean spillable() {
+        return KvSpill.spillable(cache);
+    }
+
+    /** Writes the cache and the token ids it covers, for {@link #restore}; not while a generation runs. */
+    public synchronized void writeTo(String modelFingerprint, OutputStream out) throws IOException {
+        if (busy) {
+            throw new IllegalStateException("session " + id + " is generating");
+        }
+        KvSpill.write(cache, tokens, modelFingerprint, out);
     }
 
     public String id() {

@@ -2,6 +2,9 @@ package io.spillway.engine.kv;
 
 import io.spillway.engine.runtime.Rope;
 
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -10,16 +13,18 @@ import java.util.List;
  * implementation, read in place by attention) or fp16 (what a serving engine keeps, half the bytes).
  * Blocks are kept per KV head so a head's rows are contiguous.
  */
-public final class DenseKvCache extends PagedKvCache {
+public final class DenseKvCache extends PagedKvCache implements SpillableKvCache {
     public static final int DEFAULT_BLOCK = 16;
 
     public enum Precision {
-        F32(4), F16(2);
+        F32(4, "fp32"), F16(2, "fp16");
 
         final int bytes;
+        final String method;
 
-        Precision(int bytes) {
+        Precision(int bytes, String method) {
             this.bytes = bytes;
+            this.method = method;
         }
     }
 
@@ -122,6 +127,63 @@ public final class DenseKvCache extends PagedKvCache {
         while (blocks.size() > keep) {
             blocks.removeLast();
         }
+    }
+
+    @Override
+    public SpillFormat spillFormat() {
+        return new SpillFormat(precision.method, precision.bytes * 8, precision.bytes * 8, 0, "", layout, blockSize);
+    }
+
+    /** Each KV head's keys (post-RoPE), then its values, token after token, as stored. */
+    @Override
+    public void writeLayer(int layer, DataOutput out) throws IOException {
+        for (int h = 0; h < layout.kvHeads(); h++) {
+            writeRows(keys.get(layer).get(h), out);
+            writeRows(values.get(layer).get(h), out);
+        }
+    }
+
+    private void writeRows(List<Object> blocks, DataOutput out) throws IOException {
+        int d = layout.headDim();
+        for (int pos = 0; pos < length(); pos++) {
+            Object block = blocks.get(pos / blockSize);
+            int at = (pos % blockSize) * d;
+            for (int i = 0; i < d; i++) {
+                if (block instanceof float[] f) {
+                    out.writeFloat(f[at + i]);
+                } else {
+                    out.writeShort(((short[]) block)[at + i]);
+                }
+            }
+        }
+    }
+
+    @Override
+    public void readLayer(int layer, DataInput in, int tokens) throws IOException {
+        for (int h = 0; h < layout.kvHeads(); h++) {
+            readRows(keys.get(layer).get(h), in, tokens);
+            readRows(values.get(layer).get(h), in, tokens);
+        }
+    }
+
+    private void readRows(List<Object> blocks, DataInput in, int tokens) throws IOException {
+        int d = layout.headDim();
+        for (int pos = 0; pos < tokens; pos++) {
+            Object block = blockFor(blocks, pos / blockSize);
+            int at = (pos % blockSize) * d;
+            for (int i = 0; i < d; i++) {
+                if (block instanceof float[] f) {
+                    f[at + i] = in.readFloat();
+                } else {
+                    ((short[]) block)[at + i] = in.readShort();
+                }
+            }
+        }
+    }
+
+    @Override
+    public void restored(int tokens) {
+        restoredLength(tokens);
     }
 
     @Override

@@ -22,7 +22,7 @@ import java.util.Map;
  * <p>On the CPU, {@link #prepare} decodes one layer of one sequence to fp32 for the attention of a
  * step and the next layer reuses that buffer: the stored cache is only what {@link #bytes} counts.
  */
-public final class QuantizedKvCache extends PagedKvCache {
+public final class QuantizedKvCache extends PagedKvCache implements SpillableKvCache {
     private final KvMethod method;
     private final Rope rope;
     private final boolean residualWindow;
@@ -123,12 +123,15 @@ public final class QuantizedKvCache extends PagedKvCache {
         return calibrationId;
     }
 
-    int keyGroup() {
-        return keyGroup;
+    @Override
+    public SpillFormat spillFormat() {
+        return new SpillFormat(method.name(), method.keys().bits(), method.values().bits(), keyGroup, calibrationId, layout,
+                blockSize);
     }
 
-    /** One layer as {@link QuantizedKvSpill} stores it: packed blocks verbatim, the fp16 window, the sinks. */
-    void writeLayer(int layer, java.io.DataOutput out) throws java.io.IOException {
+    /** Packed blocks verbatim, the fp16 window, the sinks. */
+    @Override
+    public void writeLayer(int layer, java.io.DataOutput out) throws java.io.IOException {
         LayerState st = layers[layer];
         out.writeInt(st.keyBlocks.size());
         for (int b = 0; b < st.keyBlocks.size(); b++) {
@@ -152,7 +155,8 @@ public final class QuantizedKvCache extends PagedKvCache {
         }
     }
 
-    void readLayer(int layer, java.io.DataInput in, int tokens) throws java.io.IOException {
+    @Override
+    public void readLayer(int layer, java.io.DataInput in, int tokens) throws java.io.IOException {
         LayerState st = layers[layer];
         int blocks = in.readInt();
         if (blocks < 0 || blocks > tokens) {
@@ -208,7 +212,8 @@ public final class QuantizedKvCache extends PagedKvCache {
         }
     }
 
-    void restored(int tokens) {
+    @Override
+    public void restored(int tokens) {
         restoredLength(tokens);
     }
 

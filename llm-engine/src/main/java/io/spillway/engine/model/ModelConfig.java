@@ -15,6 +15,15 @@ public record ModelConfig(String architecture, int hiddenSize, int intermediateS
     public static final Set<String> SUPPORTED = Set.of(
             "LlamaForCausalLM", "MistralForCausalLM", "Qwen2ForCausalLM");
 
+    /**
+     * The same model run past its trained context, for measurements whose speed does not depend on
+     * output quality (RoPE is defined at every position).
+     */
+    public ModelConfig withMaxPositions(int positions) {
+        return new ModelConfig(architecture, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads, headDim, vocabSize,
+                positions, rmsNormEps, tieWordEmbeddings, rope, bosTokenId, eosTokenId);
+    }
+
     public static ModelConfig load(Path modelDir) {
         Path file = modelDir.resolve("config.json");
         return parse(file, Json.read(file));

@@ -57,7 +57,11 @@ public final class LlamaModel implements AutoCloseable {
 
     /** Loads {@code config.json} and the safetensors weights of a Hugging Face model directory. */
     public static LlamaModel load(Path dir) {
-        ModelConfig config = ModelConfig.load(dir);
+        return load(dir, ModelConfig.load(dir));
+    }
+
+    /** Loads the weights of {@code dir} under {@code config} (e.g. a longer context, see {@link ModelConfig#withMaxPositions}). */
+    public static LlamaModel load(Path dir, ModelConfig config) {
         Checkpoint ckpt = Checkpoint.open(dir);
         try {
             return new LlamaModel(dir, config, ckpt);

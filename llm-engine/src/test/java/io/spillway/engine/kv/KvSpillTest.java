@@ -17,7 +17,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.within;
 
 /** A spilled cache restores to one that attends and grows exactly like the original. */
-class QuantizedKvSpillTest {
+class KvSpillTest {
     private static final KvLayout LAYOUT = new KvLayout(2, 4, 2, 128);
     private static final Rope ROPE = new Rope(RopeConfig.plain(10000), 128, 8192);
 
@@ -44,10 +44,22 @@ class QuantizedKvSpillTest {
         return out;
     }
 
-    private static byte[] spill(QuantizedKvCache c, String fingerprint) throws IOException {
+    private static byte[] spill(KvCache c, String fingerprint) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        QuantizedKvSpill.write(c, fingerprint, out);
+        KvSpill.write(c, tokens(c.length()), fingerprint, out);
         return out.toByteArray();
+    }
+
+    private static int[] tokens(int n) {
+        int[] t = new int[n];
+        Arrays.setAll(t, i -> (i * 31 + 7) % 8192);
+        return t;
+    }
+
+    private static <C extends KvCache> C restore(C empty, String fingerprint, byte[] blob) throws IOException {
+        int[] tokens = KvSpill.read(empty, fingerprint, new ByteArrayInputStream(blob));
+        assertThat(tokens).containsExactly(tokens(empty.length()));
+        return empty;
     }
 
     @Test
@@ -57,7 +69,7 @@ class QuantizedKvSpillTest {
             QuantizedKvCache original = cache(method);
             append(original, rows, 0, 300);
             byte[] blob = spill(original, "model-a");
-            QuantizedKvCache restored = QuantizedKvSpill.read(cache(method), "model-a", new ByteArrayInputStream(blob));
+            QuantizedKvCache restored = restore(cache(method), "model-a", blob);
             assertThat(restored.length()).isEqualTo(300);
             assertThat(restored.bytes()).isEqualTo(original.bytes());
             // The stored state is bit-identical; attention agrees up to the JIT's summation order.
@@ -68,6 +80,40 @@ class QuantizedKvSpillTest {
             assertThat(spill(restored, "model-a")).isEqualTo(spill(original, "model-a"));
             assertThat(attention(restored, rows)).as(method).containsExactly(attention(original, rows), within(1e-5f));
         }
+    }
+
+    @Test
+    void denseCachesRestoreExactly() throws IOException {
+        for (DenseKvCache.Precision precision : DenseKvCache.Precision.values()) {
+            LayerRows rows = QuantizedKvCacheTest.rows(LAYOUT, 120, 11);
+            DenseKvCache original = new DenseKvCache(LAYOUT, ROPE, precision, DenseKvCache.DEFAULT_BLOCK);
+            append(original, rows, 0, 70);
+            byte[] blob = spill(original, "model-a");
+            DenseKvCache restored = restore(new DenseKvCache(LAYOUT, ROPE, precision, DenseKvCache.DEFAULT_BLOCK), "model-a", blob);
+            assertThat(restored.length()).isEqualTo(70);
+            assertThat(attention(restored, rows)).as(precision.name()).containsExactly(attention(original, rows));
+            append(original, rows, 70, 50);
+            append(restored, rows, 70, 50);
+            assertThat(spill(restored, "model-a")).isEqualTo(spill(original, "model-a"));
+        }
+    }
+
+    @Test
+    void twoBitRotateKvStoresAtLeastFiveTimesFewerBytesThanFp16() throws IOException {
+        LayerRows rows = QuantizedKvCacheTest.rows(LAYOUT, 1024, 12);
+        QuantizedKvCache packed = cache("rotatekv2:reorder=off");
+        DenseKvCache fp16 = new DenseKvCache(LAYOUT, ROPE, DenseKvCache.Precision.F16, DenseKvCache.DEFAULT_BLOCK);
+        append(packed, rows, 0, 1024);
+        append(fp16, rows, 0, 1024);
+        assertThat((long) spill(fp16, "m").length).isGreaterThan(5L * spill(packed, "m").length);
+    }
+
+    @Test
+    void tokenIdsMustCoverTheCache() {
+        QuantizedKvCache c = cache("int2");
+        append(c, QuantizedKvCacheTest.rows(LAYOUT, 20, 13), 0, 20);
+        assertThatThrownBy(() -> KvSpill.write(c, new int[19], "m", new ByteArrayOutputStream()))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("20 tokens");
     }
 
     @Test
@@ -84,9 +130,9 @@ class QuantizedKvSpillTest {
         QuantizedKvCache c = cache("int2");
         append(c, rows, 0, 200);
         byte[] blob = spill(c, "model-a");
-        assertThatThrownBy(() -> QuantizedKvSpill.read(cache("int2"), "model-b", new ByteArrayInputStream(blob)))
+        assertThatThrownBy(() -> KvSpill.read(cache("int2"), "model-b", new ByteArrayInputStream(blob)))
                 .isInstanceOf(SpillMismatchException.class).hasMessageContaining("model-a").hasMessageContaining("model-b");
-        assertThatThrownBy(() -> QuantizedKvSpill.read(cache("int4"), "model-a", new ByteArrayInputStream(blob)))
+        assertThatThrownBy(() -> KvSpill.read(cache("int4"), "model-a", new ByteArrayInputStream(blob)))
                 .isInstanceOf(SpillMismatchException.class).hasMessageContaining("int2").hasMessageContaining("int4");
     }
 
@@ -96,11 +142,11 @@ class QuantizedKvSpillTest {
         QuantizedKvCache c = cache("int2");
         append(c, rows, 0, 200);
         byte[] blob = spill(c, "m");
-        assertThatThrownBy(() -> QuantizedKvSpill.read(cache("int2"), "m", new ByteArrayInputStream(Arrays.copyOf(blob, blob.length / 2))))
+        assertThatThrownBy(() -> KvSpill.read(cache("int2"), "m", new ByteArrayInputStream(Arrays.copyOf(blob, blob.length / 2))))
                 .isInstanceOf(SpillFormatException.class);
         byte[] flipped = blob.clone();
         flipped[blob.length / 2] ^= 0x10;
-        assertThatThrownBy(() -> QuantizedKvSpill.read(cache("int2"), "m", new ByteArrayInputStream(flipped)))
+        assertThatThrownBy(() -> KvSpill.read(cache("int2"), "m", new ByteArrayInputStream(flipped)))
                 .isInstanceOf(SpillFormatException.class);
     }
 }
