@@ -40,7 +40,7 @@ class EnvironmentBindingTest {
      * branches); remove an entry once its service binds it, and this test checks it too.
      */
     private static final Set<String> PENDING = Set.of(
-            "spillway.worker.kafka.properties", "spillway.worker.spill",
+            "spillway.worker.kafka.properties",
             "spillway.spill.store", "spillway.spill.s3", "spillway.spill.kafka");
 
     private static final Pattern KUBELET_REFERENCE = Pattern.compile("\\$\\(([A-Z0-9_]+)\\)");
@@ -51,7 +51,8 @@ class EnvironmentBindingTest {
         RenderedChart chart = RenderedChart.render(Map.of("kafka.security.protocol", "SASL_SSL",
                 "kafka.security.sasl.username", "spillway", "kafka.security.sasl.password", "pw",
                 "kafka.security.tls.caCert", "PEM", "kafka.extraProperties.client\\.dns\\.lookup", "use_all_dns_ips",
-                "gateway.config.spillway\\.gateway\\.first-token-timeout", "90s", "worker.config.spillway\\.worker\\.prefill-budget", "512"));
+                "gateway.config.spillway\\.gateway\\.first-token-timeout", "90s", "worker.config.spillway\\.worker\\.prefill-budget", "512",
+                "worker.kvBudget", "4GB"));
 
         SpillwayProperties gateway = bind(kubelet(chart.env("gateway")), "spillway", SpillwayProperties.class);
         assertThat(gateway.kafka().bootstrapServers()).isEqualTo("kafka.kafka:9092");
@@ -79,6 +80,10 @@ class EnvironmentBindingTest {
         assertThat(worker.kafka().groupId()).isEqualTo("spillway-workers");
         assertThat(worker.kafka().requestsTopic()).isEqualTo("spillway.requests");
         assertThat(worker.kafka().deadLetterTopic()).isEqualTo("spillway.requests.dlq");
+        assertThat(worker.kafka().sessionsTopic()).isEqualTo("spillway.sessions");
+        assertThat(worker.kvBudget().toGigabytes()).isEqualTo(4);
+        assertThat(worker.spill().url()).isEqualTo("http://sw-spillway-spill:8083");
+        assertThat(worker.spill().token()).isEqualTo("<secret:spill-worker-token>");
 
         SpillProperties spill = bind(kubelet(chart.env("spill")), "spillway.spill", SpillProperties.class);
         assertThat(spill.tokens()).containsExactly("<secret:spill-tokens>");
@@ -103,6 +108,8 @@ class EnvironmentBindingTest {
             assertThat(worker.model()).isEqualTo(Path.of("/opt/spillway/models/tiny-llama"));
             assertThat(worker.kafka().bootstrapServers()).isEqualTo("kafka:9092");
             assertThat(worker.kafka().schemaRegistryUrl()).isEqualTo("http://registry:8080/apis/ccompat/v7");
+            assertThat(worker.spill().url()).isEqualTo("http://spill:8083");
+            assertThat(worker.spill().token()).isEqualTo("spill-local-token");
         }
 
         SpillProperties spill = bind(composeEnv(services.get("spill")), "spillway.spill", SpillProperties.class);
