@@ -20,9 +20,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -34,14 +32,6 @@ import static org.assertj.core.api.Assertions.assertThat;
  * renamed property fails here rather than being silently ignored in a deployment.
  */
 class EnvironmentBindingTest {
-
-    /**
-     * Properties the chart and compose already set that the services do not read yet (work under way in other
-     * branches); remove an entry once its service binds it, and this test checks it too.
-     */
-    private static final Set<String> PENDING = Set.of(
-            "spillway.worker.kafka.properties",
-            "spillway.spill.store", "spillway.spill.s3", "spillway.spill.kafka");
 
     private static final Pattern KUBELET_REFERENCE = Pattern.compile("\\$\\(([A-Z0-9_]+)\\)");
     private static final Pattern COMPOSE_DEFAULT = Pattern.compile("\\$\\{[A-Z0-9_]+:-([^}]*)}");
@@ -118,21 +108,12 @@ class EnvironmentBindingTest {
 
     /** Binds like Spring Boot binds a service's environment, failing on any variable under {@code prefix} left unbound. */
     private static <T> T bind(Map<String, String> env, String prefix, Class<T> type) {
-        Map<String, Object> source = new LinkedHashMap<>();
-        env.forEach((name, value) -> {
-            if (PENDING.stream().map(EnvironmentBindingTest::envName).noneMatch(p -> name.equals(p) || name.startsWith(p + "_"))) {
-                source.put(name, value);
-            }
-        });
+        Map<String, Object> source = new LinkedHashMap<>(env);
         MutablePropertySources sources = new MutablePropertySources();
         sources.addFirst(new SystemEnvironmentPropertySource(StandardEnvironment.SYSTEM_ENVIRONMENT_PROPERTY_SOURCE_NAME, source));
         Binder binder = new Binder(ConfigurationPropertySources.from(sources));
         return binder.bindOrCreate(prefix, Bindable.of(type),
                 new NoUnboundElementsBindHandler(BindHandler.DEFAULT));
-    }
-
-    private static String envName(String property) {
-        return property.replace("-", "").replace('.', '_').toUpperCase(Locale.ROOT);
     }
 
     /** What the kubelet hands the container: secrets and fields as placeholders, {@code $(VAR)} expanded. */

@@ -96,10 +96,17 @@ class WorkerConfiguration {
 
     @Bean(destroyMethod = "close")
     KafkaProducer<String, SpecificRecord> producer(WorkerProperties p) {
-        Map<String, Object> c = Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, p.kafka().bootstrapServers(),
+        Map<String, Object> c = clientConfig(p, Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, p.kafka().bootstrapServers(),
                 ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-                ProducerConfig.LINGER_MS_CONFIG, 2, SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, p.kafka().schemaRegistryUrl());
+                ProducerConfig.LINGER_MS_CONFIG, 2, SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, p.kafka().schemaRegistryUrl()));
         return new KafkaProducer<>(c, new StringSerializer(), serializer(p));
+    }
+
+    /** The worker's own settings over the operator's extra ones (security and the like). */
+    private static Map<String, Object> clientConfig(WorkerProperties p, Map<String, Object> own) {
+        Map<String, Object> c = new java.util.HashMap<>(p.kafka().properties());
+        c.putAll(own);
+        return c;
     }
 
     private static SpillwayAvroSerializer<SpecificRecord> serializer(WorkerProperties p) {
@@ -116,12 +123,12 @@ class WorkerConfiguration {
     @Bean
     RequestConsumer requests(WorkerProperties p, EngineLoop engine, RequestTranslator translator, SessionRegistry sessions,
                              EventPublisher events, OffsetTracker offsets, WorkerMetrics metrics) {
-        Map<String, Object> c = Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, p.kafka().bootstrapServers(),
+        Map<String, Object> c = clientConfig(p, Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, p.kafka().bootstrapServers(),
                 ConsumerConfig.GROUP_ID_CONFIG, p.kafka().groupId(),
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
                 ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName(),
-                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.max(1, p.maxBatch()));
+                ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.max(1, p.maxBatch())));
         SpillwayAvroDeserializer<InferenceRequest> deserializer = new SpillwayAvroDeserializer<>(InferenceRequest.class);
         deserializer.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, p.kafka().schemaRegistryUrl()), false);
         return new RequestConsumer(new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer()), deserializer,

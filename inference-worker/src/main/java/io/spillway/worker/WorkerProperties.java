@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import org.springframework.util.unit.DataSize;
 
 import java.time.Duration;
+import java.util.Map;
 
 /**
  * Everything the worker reads from Spring properties ({@code spillway.*}); the defaults run the
@@ -48,6 +49,8 @@ public record WorkerProperties(@DefaultValue("models/tiny-llama") Path model, @D
      * @param deadLetterTopic   where undecodable or invalid requests go
      * @param commitInterval    how often offsets below the oldest unfinished request are committed
      * @param sessionsTopic     the compacted session directory this worker reports HOT and SPILLED sessions to
+     * @param properties        extra Kafka client settings for the consumer and the producer as they are
+     *                          (TLS, SASL: {@code security.protocol}, {@code sasl.jaas.config}, ...)
      */
     public record Kafka(@DefaultValue("localhost:9092") String bootstrapServers,
                         @DefaultValue("http://localhost:8081") String schemaRegistryUrl,
@@ -55,6 +58,7 @@ public record WorkerProperties(@DefaultValue("models/tiny-llama") Path model, @D
                         @DefaultValue("spillway.requests") String requestsTopic,
                         @DefaultValue("spillway.requests.dlq") String deadLetterTopic,
                         @DefaultValue("1s") Duration commitInterval,
-                        @DefaultValue("spillway.sessions") String sessionsTopic) {
+                        @DefaultValue("spillway.sessions") String sessionsTopic,
+                        @DefaultValue Map<String, String> properties) {
     }
 }
