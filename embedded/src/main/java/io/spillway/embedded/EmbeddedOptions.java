@@ -6,18 +6,16 @@ import java.nio.file.Path;
 /**
  * Options of {@code bin/spillway up}.
  *
- * @param kafkaPort    0 picks a free port
  * @param registryPort 0 picks a free port
  * @param dataDir      where the broker keeps its log (a fresh temporary folder by default)
  * @param apiKey       the Bearer key the gateway accepts ({@code SPILLWAY_API_KEY}, or a local default)
  */
-public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int workerPort, int spillPort, int partitions, Path model,
+public record EmbeddedOptions(int httpPort, int registryPort, int workerPort, int spillPort, int partitions, Path model,
                               String kv, Path dataDir, String apiKey) {
 
     static final String USAGE = """
             usage: bin/spillway up [options]
               --port N            gateway HTTP port (8080)
-              --kafka-port N      Kafka port (9092)
               --registry-port N   schema registry port (8081)
               --worker-port N     worker actuator port (8082)
               --spill-port N      spill service port (8083)
@@ -40,7 +38,6 @@ public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int
 
     static EmbeddedOptions parse(String[] args) {
         int http = 8080;
-        int kafka = 9092;
         int registry = 8081;
         int worker = 8082;
         int spill = 8083;
@@ -57,7 +54,6 @@ public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int
             String v = args[++i];
             switch (a) {
                 case "--port" -> http = port(a, v);
-                case "--kafka-port" -> kafka = port(a, v);
                 case "--registry-port" -> registry = port(a, v);
                 case "--worker-port" -> worker = port(a, v);
                 case "--spill-port" -> spill = port(a, v);
@@ -67,14 +63,14 @@ public record EmbeddedOptions(int httpPort, int kafkaPort, int registryPort, int
                 case "--data-dir" -> data = Path.of(v);
                 case "--api-key" -> apiKey = v;
                 default -> throw new IllegalArgumentException("unknown option " + a
-                        + " (--port, --kafka-port, --registry-port, --worker-port, --spill-port, --partitions, --model, --kv, --data-dir, --api-key)");
+                        + " (--port, --registry-port, --worker-port, --spill-port, --partitions, --model, --kv, --data-dir, --api-key)");
             }
         }
         if (!java.nio.file.Files.isDirectory(model)) {
             throw new IllegalArgumentException("--model: " + model + " is not a model directory");
         }
         try {
-            return new EmbeddedOptions(http, kafka, registry, worker, spill, partitions, model, kv,
+            return new EmbeddedOptions(http, registry, worker, spill, partitions, model, kv,
                     data != null ? data : Files.createTempDirectory("spillway-embedded"), apiKey);
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException(e);

@@ -40,9 +40,7 @@ public final class EmbeddedSpillway implements AutoCloseable {
     private EmbeddedSpillway(EmbeddedOptions o) {
         quietBroker();
         kafka = new EmbeddedKafkaKraftBroker(1, o.partitions());
-        if (o.kafkaPort() > 0) {
-            kafka.kafkaPorts(o.kafkaPort());
-        }
+        // No fixed Kafka port: the KRaft test kit picks its own (spring-kafka#2916); the address is printed.
         kafka.brokerProperty("log.dir", o.dataDir().resolve("kafka").toString());
         kafka.afterPropertiesSet();
         kafka.addTopics(topics(o.partitions()).toArray(NewTopic[]::new));
@@ -58,11 +56,11 @@ public final class EmbeddedSpillway implements AutoCloseable {
      * config file by name.
      */
     public static List<ConfigurableApplicationContext> startServices(EmbeddedOptions o, String bootstrapServers, String registryUrl) {
-        var spill = new SpringApplicationBuilder(SpillApplication.class).properties(WorkerApplication.LOGGING).run(
+        var spill = service(SpillApplication.class).run(
                 "--spring.config.name=kv-spill-service", "--server.port=" + o.spillPort(),
                 "--spillway.spill.dir=" + o.dataDir().resolve("spills"), "--spillway.spill.tokens=" + SPILL_TOKEN,
                 "--spillway.spill.kafka.bootstrap-servers=" + bootstrapServers, "--spillway.spill.kafka.schema-registry-url=" + registryUrl);
-        var worker = new SpringApplicationBuilder(WorkerApplication.class).properties(WorkerApplication.LOGGING).run(
+        var worker = service(WorkerApplication.class).run(
                 "--spring.config.name=inference-worker", "--server.port=" + o.workerPort(),
                 "--spillway.worker.model=" + o.model(), "--spillway.worker.kv=" + o.kv(),
                 "--spillway.worker.spill.url=http://localhost:" + spill.getEnvironment().getProperty("local.server.port"),
@@ -70,10 +68,18 @@ public final class EmbeddedSpillway implements AutoCloseable {
                 "--spillway.worker.kafka.bootstrap-servers=" + bootstrapServers,
                 "--spillway.worker.kafka.schema-registry-url=" + registryUrl);
         // Every context re-initializes logging: the in-process broker's loggers stay quiet only if each says so.
-        var gateway = new SpringApplicationBuilder(GatewayApplication.class).properties(WorkerApplication.LOGGING).run("--server.port=" + o.httpPort(),
+        var gateway = service(GatewayApplication.class).run("--server.port=" + o.httpPort(),
                 "--spillway.gateway.api-keys=" + o.apiKey() + ":embedded", "--spillway.gateway.models=tiny-llama",
                 "--spillway.kafka.bootstrap-servers=" + bootstrapServers, "--spillway.schema-registry.url=" + registryUrl);
         return List.of(spill, worker, gateway);
+    }
+
+    /**
+     * Spring's own shutdown hooks would close the services all at once on Ctrl-C: the worker could no
+     * longer spill its sessions to a spill service already gone. {@link #close} stops them in order.
+     */
+    private static SpringApplicationBuilder service(Class<?> application) {
+        return new SpringApplicationBuilder(application).properties(WorkerApplication.LOGGING).registerShutdownHook(false);
     }
 
     /** The topics of docs/KAFKA.md, with the compacted session directory. */

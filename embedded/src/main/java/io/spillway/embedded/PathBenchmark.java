@@ -71,7 +71,7 @@ public final class PathBenchmark {
         }
         List<Sample> kafka;
         var data = Files.createTempDirectory("spillway-bench");
-        try (EmbeddedSpillway spillway = EmbeddedSpillway.start(new EmbeddedOptions(0, 0, 0, 0, 0, 6, model, kv, data, "sk-bench"))) {
+        try (EmbeddedSpillway spillway = EmbeddedSpillway.start(new EmbeddedOptions(0, 0, 0, 0, 6, model, kv, data, "sk-bench"))) {
             HttpClient http = HttpClient.newHttpClient();
             int n = maxTokens;
             run(4, concurrency, i -> http(http, spillway.apiUrl(), i, n));

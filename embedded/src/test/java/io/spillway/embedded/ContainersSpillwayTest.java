@@ -41,7 +41,7 @@ class ContainersSpillwayTest {
             admin.createTopics(EmbeddedSpillway.topics(2)).all().get();
         }
         String registry = "http://" + APICURIO.getHost() + ":" + APICURIO.getMappedPort(8080) + "/apis/ccompat/v7";
-        var options = new EmbeddedOptions(0, 0, 0, 0, 0, 2, EmbeddedSpillwayTest.model(), "rotatekv2", data, "sk-test");
+        var options = new EmbeddedOptions(0, 0, 0, 0, 2, EmbeddedSpillwayTest.model(), "rotatekv2", data, "sk-test");
         List<ConfigurableApplicationContext> services = EmbeddedSpillway.startServices(options, KAFKA.getBootstrapServers(), registry);
         try {
             String api = "http://localhost:" + services.getLast().getEnvironment().getProperty("local.server.port") + "/v1";

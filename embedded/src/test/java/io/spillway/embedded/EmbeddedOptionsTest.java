@@ -14,7 +14,7 @@ class EmbeddedOptionsTest {
         assertThat(o.httpPort()).isZero();
         assertThat(o.kv()).isEqualTo("int4");
         assertThat(o.apiKey()).isEqualTo("k");
-        assertThat(o.kafkaPort()).isEqualTo(9092);
+        assertThat(o.registryPort()).isEqualTo(8081);
         assertThatThrownBy(() -> EmbeddedOptions.parse(new String[] {"--port", "70000", "--model", model}))
                 .hasMessageContaining("--port").hasMessageContaining("70000");
         assertThatThrownBy(() -> EmbeddedOptions.parse(new String[] {"--colour", "red"})).hasMessageContaining("unknown option --colour");

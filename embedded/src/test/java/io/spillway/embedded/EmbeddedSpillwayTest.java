@@ -53,7 +53,7 @@ class EmbeddedSpillwayTest {
 
     @Test
     void aRequestOnTheEmbeddedBrokerIsAnswered(@TempDir Path data) {
-        var options = new EmbeddedOptions(0, 0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
+        var options = new EmbeddedOptions(0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
         try (EmbeddedSpillway spillway = EmbeddedSpillway.start(options)) {
             SpillwayAvroSerializer<InferenceRequest> serializer = new SpillwayAvroSerializer<>();
             serializer.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, spillway.registryUrl()), false);
@@ -89,7 +89,7 @@ class EmbeddedSpillwayTest {
 
     @Test
     void theOpenAiClientChatsThroughTheWholePath(@TempDir Path data) throws Exception {
-        var options = new EmbeddedOptions(0, 0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
+        var options = new EmbeddedOptions(0, 0, 0, 0, 2, model(), "rotatekv2", data, "sk-test");
         try (EmbeddedSpillway spillway = EmbeddedSpillway.start(options)) {
             OpenAIClient client = OpenAIOkHttpClient.builder().apiKey("sk-test").baseUrl(spillway.apiUrl()).maxRetries(0).build();
             var params = ChatCompletionCreateParams.builder().model("tiny-llama").addUserMessage("Tell me about the whale.")
