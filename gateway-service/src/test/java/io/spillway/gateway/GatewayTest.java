@@ -32,6 +32,8 @@ import tools.jackson.databind.json.JsonMapper;
       // Short, so the timeout test is quick; the fake worker answers in milliseconds.
       "spillway.gateway.first-token-timeout=4s",
       "spillway.gateway.event-timeout=4s",
+      // The job flow has tests of its own (JobTopologyTest, and end to end in the embedded module).
+      "spillway.jobs.enabled=false",
     })
 abstract class GatewayTest {
 

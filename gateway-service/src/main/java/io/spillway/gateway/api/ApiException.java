@@ -53,6 +53,10 @@ public final class ApiException extends RuntimeException {
         HttpStatus.NOT_FOUND, "invalid_request_error", "session_not_found", null, "No such session.");
   }
 
+  public static ApiException jobNotFound() {
+    return new ApiException(HttpStatus.NOT_FOUND, "invalid_request_error", "job_not_found", null, "No such job.");
+  }
+
   public static ApiException kafkaUnavailable(String message) {
     return new ApiException(HttpStatus.SERVICE_UNAVAILABLE, "server_error", "service_unavailable", null, message);
   }

@@ -12,7 +12,8 @@ public record SpillwayProperties(
     @DefaultValue Kafka kafka,
     @DefaultValue SchemaRegistry schemaRegistry,
     @DefaultValue Topics topics,
-    @DefaultValue Gateway gateway) {
+    @DefaultValue Gateway gateway,
+    @DefaultValue Jobs jobs) {
 
   /**
    * How to reach Kafka. {@code properties} go to the producer and the consumer as they are (TLS,
@@ -30,6 +31,33 @@ public record SpillwayProperties(
   /** Topic names of the Kafka contract (docs/KAFKA.md). */
   public record Topics(
       @DefaultValue("spillway.requests") String requests, @DefaultValue("spillway.events") String events) {}
+
+  /**
+   * Summarization jobs: the Kafka Streams topology and its limits (gateway-service/README.md).
+   *
+   * @param model            the model directory whose tokenizer sizes the chunks
+   * @param chunkTokens      tokens of document (or of grouped partial summaries) per model request
+   * @param overlapTokens    tokens each chunk repeats from the end of the one before
+   * @param partialSummaryTokens most tokens of each chunk's partial summary
+   */
+  public record Jobs(
+      @DefaultValue("true") boolean enabled,
+      @DefaultValue("spillway.jobs") String topic,
+      @DefaultValue("spillway.job-events") String eventsTopic,
+      @DefaultValue("spillway.summaries") String summariesTopic,
+      @DefaultValue("spillway.jobs.dlq") String deadLetterTopic,
+      @DefaultValue("spillway-jobs") String applicationId,
+      @DefaultValue("") String stateDir,
+      @DefaultValue("models/tiny-llama") java.nio.file.Path model,
+      @DefaultValue("1024") int chunkTokens,
+      @DefaultValue("64") int overlapTokens,
+      @DefaultValue("160") int partialSummaryTokens,
+      @DefaultValue("1000000") int maxDocumentChars,
+      @DefaultValue("200000") int maxDocumentTokens,
+      @DefaultValue("4000") int maxInstructionChars,
+      @DefaultValue("10") int minTargetWords,
+      @DefaultValue("400") int maxTargetWords,
+      @DefaultValue("1s") Duration commitInterval) {}
 
   /** The HTTP side: who may call, what they may ask for, how long they wait. */
   public record Gateway(

@@ -3,6 +3,7 @@ package io.spillway.gateway.kafka;
 import io.spillway.gateway.config.SpillwayProperties;
 import io.spillway.schemas.InferenceEvent;
 import io.spillway.schemas.InferenceRequest;
+import io.spillway.schemas.SummarizationJob;
 import io.spillway.schemas.registry.SchemaRegistryClient;
 import io.spillway.schemas.serde.SpillwayAvroDeserializer;
 import io.spillway.schemas.serde.SpillwayAvroSerdeConfig;
@@ -37,7 +38,29 @@ public final class KafkaClients implements DisposableBean {
 
   /** Producer of {@code InferenceRequest}s: acks=all and idempotent, failing within {@code send-timeout}. */
   public Producer<String, InferenceRequest> requestProducer() {
-    Map<String, Object> config = common("spillway-gateway-requests");
+    return producer("spillway-gateway-requests");
+  }
+
+  /** Producer of {@code SummarizationJob}s, like {@link #requestProducer}. */
+  public Producer<String, SummarizationJob> jobProducer() {
+    return producer("spillway-gateway-jobs");
+  }
+
+  /** The registry client the gateway's serdes share. */
+  public SchemaRegistryClient registry() {
+    return registry;
+  }
+
+  /** Connection settings for clients made elsewhere (the jobs' Kafka Streams). */
+  public Map<String, Object> connection() {
+    Map<String, Object> config = new HashMap<>();
+    config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
+    config.putAll(kafka.properties());
+    return config;
+  }
+
+  private <T extends org.apache.avro.specific.SpecificRecord> Producer<String, T> producer(String clientId) {
+    Map<String, Object> config = common(clientId);
     config.put(ProducerConfig.ACKS_CONFIG, "all");
     config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     // Each record is a person waiting: send it now rather than batch.
@@ -48,7 +71,7 @@ public final class KafkaClients implements DisposableBean {
     config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, sendTimeoutMs);
     config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, sendTimeoutMs);
     config.putAll(kafka.properties());
-    SpillwayAvroSerializer<InferenceRequest> values = new SpillwayAvroSerializer<>(registry);
+    SpillwayAvroSerializer<T> values = new SpillwayAvroSerializer<>(registry);
     values.configure(Map.of(SpillwayAvroSerdeConfig.AUTO_REGISTER_SCHEMAS, autoRegister), false);
     return new KafkaProducer<>(config, new StringSerializer(), values);
   }

@@ -1,0 +1,226 @@
+package io.spillway.gateway.jobs;
+
+import io.spillway.schemas.DeadLetter;
+import io.spillway.schemas.EventType;
+import io.spillway.schemas.InferenceEvent;
+import io.spillway.schemas.JobStatus;
+import io.spillway.schemas.SummarizationJob;
+import io.spillway.schemas.SummarizationResult;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.regex.Pattern;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.errors.SerializationException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.streams.processor.api.Processor;
+import org.apache.kafka.streams.processor.api.ProcessorContext;
+import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The job flow, one task per partition of the jobs topic: a new job is checked, chunked and sent to
+ * the model; each answer is applied once (by event seq) to the job's state; a finished level is
+ * grouped into the next; the last level's answer is the summary. Every change of progress is a
+ * {@link SummarizationResult}. A job id seen before is ignored, so a redelivered job gives one result.
+ */
+final class JobProcessor implements Processor<byte[], byte[], String, SpecificRecord> {
+  private static final Logger log = LoggerFactory.getLogger(JobProcessor.class);
+  static final String JOBS_SOURCE = "jobs";
+  static final String EVENTS_SOURCE = "job-events";
+  static final String REQUESTS_SINK = "requests";
+  static final String RESULTS_SINK = "summaries";
+  static final String CALLBACK_SINK = "callbacks";
+  static final String DLQ_SINK = "dead-letters";
+  static final String CALLBACK_HEADER = "spillway-callback-topic";
+  private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+
+  private final JobTopics topics;
+  private final JobLimits limits;
+  private final Chunker chunker;
+  private final JobRequests requests;
+  private final Deserializer<SummarizationJob> jobs;
+  private final Deserializer<InferenceEvent> events;
+  private ProcessorContext<String, SpecificRecord> context;
+  private KeyValueStore<String, JobState> store;
+
+  JobProcessor(JobTopics topics, JobLimits limits, Chunker chunker, JobRequests requests,
+      Deserializer<SummarizationJob> jobs, Deserializer<InferenceEvent> events) {
+    this.topics = topics;
+    this.limits = limits;
+    this.chunker = chunker;
+    this.requests = requests;
+    this.jobs = jobs;
+    this.events = events;
+  }
+
+  @Override
+  public void init(ProcessorContext<String, SpecificRecord> context) {
+    this.context = context;
+    this.store = context.getStateStore(JobTopology.STORE);
+  }
+
+  @Override
+  public void process(Record<byte[], byte[]> record) {
+    String topic = context.recordMetadata().map(m -> m.topic()).orElse("");
+    if (topic.equals(topics.jobs())) {
+      job(record);
+    } else {
+      event(record);
+    }
+  }
+
+  private void job(Record<byte[], byte[]> record) {
+    String key = record.key() == null ? null : new String(record.key(), StandardCharsets.UTF_8);
+    SummarizationJob job;
+    try {
+      job = record.value() == null ? null : jobs.deserialize(topics.jobs(), record.value());
+    } catch (SerializationException e) {
+      reject(record, key, null, "undecodable job: " + e.getMessage(), e);
+      return;
+    }
+    if (job == null) {
+      reject(record, key, null, "empty job record", null);
+      return;
+    }
+    String id = job.getJobId();
+    if (id == null || id.isBlank()) {
+      reject(record, key, job.getApiKeyId(), "jobId is empty", null);
+      return;
+    }
+    if (store.get(id) != null) {
+      log.info("job already known, redelivery ignored job={}", id);
+      return;
+    }
+    String invalid = invalid(job, key);
+    if (invalid != null) {
+      reject(record, id, job.getApiKeyId(), invalid, null);
+      return;
+    }
+    List<String> chunks = chunker.chunks(job.getDocument());
+    JobState fresh = new JobState(id, job.getApiKeyId(), job.getInstructions(), job.getTargetWords(),
+        job.getCallbackTopic(), JobStatus.RUNNING, null, null, 0, List.of(), List.of(), List.of(), List.of(), 0, 0,
+        now()).atLevel(0, chunks, chunks.size() + (chunks.size() > 1 ? 1 : 0), now());
+    log.info("job accepted job={} chunks={}", id, chunks.size());
+    start(fresh);
+  }
+
+  /** Why the job cannot run; null when it can. The document's token count is checked last (it costs a tokenization). */
+  private String invalid(SummarizationJob job, String key) {
+    if (job.getJobId().length() > 200 || job.getJobId().contains("/")) {
+      return "jobId must be 1-200 characters without '/'";
+    }
+    if (key != null && !key.equals(job.getJobId())) {
+      return "the record key '" + key + "' is not the jobId";
+    }
+    if (job.getDocument() == null || job.getDocument().isBlank()) {
+      return "document is empty";
+    }
+    if (job.getDocument().length() > limits.maxDocumentChars()) {
+      return "document has " + job.getDocument().length() + " characters; at most " + limits.maxDocumentChars() + " are accepted";
+    }
+    if (job.getTargetWords() < limits.minTargetWords() || job.getTargetWords() > limits.maxTargetWords()) {
+      return "targetWords must be between " + limits.minTargetWords() + " and " + limits.maxTargetWords();
+    }
+    if (job.getCallbackTopic() != null && !TOPIC.matcher(job.getCallbackTopic()).matches()) {
+      return "callbackTopic is not a valid topic name";
+    }
+    if (job.getInstructions() != null && job.getInstructions().length() > limits.maxInstructionChars()) {
+      return "instructions have more than " + limits.maxInstructionChars() + " characters";
+    }
+    int tokens = chunker.tokens(job.getDocument());
+    if (tokens > limits.maxDocumentTokens()) {
+      return "document has " + tokens + " tokens; at most " + limits.maxDocumentTokens() + " are accepted";
+    }
+    return null;
+  }
+
+  private void event(Record<byte[], byte[]> record) {
+    InferenceEvent e;
+    try {
+      e = record.value() == null ? null : events.deserialize(topics.events(), record.value());
+    } catch (SerializationException ex) {
+      log.warn("undecodable job event skipped error={}", ex.getMessage());
+      return;
+    }
+    String[] id = e == null ? null : JobRequests.parse(e.getRequestId());
+    JobState job = id == null ? null : store.get(id[0]);
+    if (job == null || job.status() != JobStatus.RUNNING || job.level() != Integer.parseInt(id[1])) {
+      return;
+    }
+    int index = Integer.parseInt(id[2]);
+    if (index >= job.inputs().size()) {
+      return;
+    }
+    if (e.getType() == EventType.ERROR) {
+      String why = e.getError() == null ? "the model failed" : e.getError().getCode() + ": " + e.getError().getMessage();
+      finish(job.withStatus(JobStatus.FAILED, null, "chunk " + index + " of level " + job.level() + " failed: " + why, now()));
+      return;
+    }
+    boolean finished = e.getType() == EventType.FINISHED;
+    if (!finished && e.getType() != EventType.DELTA) {
+      return;
+    }
+    JobState next = job.apply(index, e.getSeq(), e.getDeltaText(), finished, now());
+    if (next == job) {
+      return;
+    }
+    if (!finished) {
+      store.put(job.jobId(), next);
+    } else if (!next.levelDone()) {
+      store.put(job.jobId(), next);
+      result(next);
+    } else if (next.finalLevel()) {
+      finish(next.withStatus(JobStatus.DONE, next.outputs().getFirst().strip(), null, now()));
+    } else {
+      List<String> groups = chunker.groups(next.outputs());
+      start(next.atLevel(next.level() + 1, groups, next.chunksTotal() + (groups.size() > 1 ? groups.size() : 0), now()));
+    }
+  }
+
+  /** Stores a level and sends its requests, answered on this task's partition. */
+  private void start(JobState job) {
+    store.put(job.jobId(), job);
+    int partition = context.recordMetadata().orElseThrow().partition();
+    for (int i = 0; i < job.inputs().size(); i++) {
+      var request = requests.request(job, i, partition, now());
+      context.forward(new Record<String, SpecificRecord>(request.getSessionId(), request, now()), REQUESTS_SINK);
+    }
+    result(job);
+  }
+
+  private void finish(JobState job) {
+    store.put(job.jobId(), job);
+    log.info("job ended job={} status={} chunks={}", job.jobId(), job.status(), job.chunksDone());
+    result(job);
+  }
+
+  private void result(JobState job) {
+    SummarizationResult r = new SummarizationResult(job.jobId(), job.status(), job.chunksDone(),
+        Math.max(job.chunksTotal(), job.chunksDone()), job.summary(), job.error(), job.updatedAtMs());
+    context.forward(new Record<String, SpecificRecord>(job.jobId(), r, now()), RESULTS_SINK);
+    if (job.callbackTopic() != null) {
+      var headers = new RecordHeaders().add(CALLBACK_HEADER, job.callbackTopic().getBytes(StandardCharsets.UTF_8));
+      context.forward(new Record<String, SpecificRecord>(job.jobId(), r, now(), headers), CALLBACK_SINK);
+    }
+  }
+
+  private void reject(Record<byte[], byte[]> record, String jobId, String apiKeyId, String reason, Exception cause) {
+    var meta = context.recordMetadata().orElseThrow();
+    DeadLetter dead = new DeadLetter(meta.topic(), meta.partition(), meta.offset(),
+        record.key() == null ? null : ByteBuffer.wrap(record.key()), record.value() == null ? null : ByteBuffer.wrap(record.value()),
+        reason, cause == null ? null : cause.getClass().getName(), now());
+    context.forward(new Record<String, SpecificRecord>(jobId, dead, now()), DLQ_SINK);
+    log.warn("job rejected job={} reason={}", jobId, reason);
+    if (jobId != null && !jobId.isBlank() && store.get(jobId) == null) {
+      finish(JobState.failed(jobId, apiKeyId, reason, now()));
+    }
+  }
+
+  private static long now() {
+    return System.currentTimeMillis();
+  }
+}

@@ -1,0 +1,78 @@
+package io.spillway.gateway.jobs;
+
+import io.spillway.schemas.JobStatus;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A job as its topology holds it, keyed by job id in the {@code jobs} store: the texts of the current
+ * reduce level and what the model has answered for each so far. Level 0 holds the document's chunks;
+ * each later level the groups of the previous level's summaries; a level of one text is the last.
+ *
+ * @param lastSeq per text, the highest event seq applied, so a re-delivered answer is not applied twice
+ */
+public record JobState(
+    String jobId,
+    String apiKeyId,
+    String instructions,
+    int targetWords,
+    String callbackTopic,
+    JobStatus status,
+    String summary,
+    String error,
+    int level,
+    List<String> inputs,
+    List<String> outputs,
+    List<Integer> lastSeq,
+    List<Boolean> done,
+    int chunksDone,
+    int chunksTotal,
+    long updatedAtMs) {
+
+  static JobState failed(String jobId, String apiKeyId, String error, long now) {
+    return new JobState(jobId, apiKeyId, null, 0, null, JobStatus.FAILED, null, error, 0, List.of(), List.of(), List.of(),
+        List.of(), 0, 0, now);
+  }
+
+  /** The state when {@code inputs} are sent to the model as level {@code level}. */
+  JobState atLevel(int level, List<String> inputs, int chunksTotal, long now) {
+    List<String> empty = new ArrayList<>();
+    List<Integer> seqs = new ArrayList<>();
+    List<Boolean> pending = new ArrayList<>();
+    for (int i = 0; i < inputs.size(); i++) {
+      empty.add("");
+      seqs.add(-1);
+      pending.add(false);
+    }
+    return new JobState(jobId, apiKeyId, instructions, targetWords, callbackTopic, JobStatus.RUNNING, null, null, level,
+        List.copyOf(inputs), empty, seqs, pending, chunksDone, chunksTotal, now);
+  }
+
+  boolean finalLevel() {
+    return inputs.size() == 1;
+  }
+
+  boolean levelDone() {
+    return !done.contains(false);
+  }
+
+  JobState withStatus(JobStatus status, String summary, String error, long now) {
+    return new JobState(jobId, apiKeyId, instructions, targetWords, callbackTopic, status, summary, error, level, inputs,
+        outputs, lastSeq, done, chunksDone, chunksTotal, now);
+  }
+
+  /** Applies one event's text or end to text {@code index}; the same state when the event was seen before. */
+  JobState apply(int index, long seq, String delta, boolean finished, long now) {
+    if (seq <= lastSeq.get(index) || done.get(index)) {
+      return this;
+    }
+    List<String> out = new ArrayList<>(outputs);
+    List<Integer> seqs = new ArrayList<>(lastSeq);
+    List<Boolean> ended = new ArrayList<>(done);
+    out.set(index, out.get(index) + (delta == null ? "" : delta));
+    seqs.set(index, (int) seq);
+    ended.set(index, finished);
+    return new JobState(jobId, apiKeyId, instructions, targetWords, callbackTopic, status, summary, error, level, inputs,
+        out, seqs, ended, chunksDone + (finished ? 1 : 0), chunksTotal, now);
+  }
+}

@@ -1,0 +1,223 @@
+package io.spillway.gateway.jobs;
+
+import io.spillway.engine.tokenizer.Tokenizer;
+import io.spillway.schemas.DeadLetter;
+import io.spillway.schemas.EventType;
+import io.spillway.schemas.InferenceEvent;
+import io.spillway.schemas.InferenceRequest;
+import io.spillway.schemas.JobStatus;
+import io.spillway.schemas.SummarizationJob;
+import io.spillway.schemas.SummarizationResult;
+import io.spillway.schemas.registry.EmbeddedSchemaRegistry;
+import io.spillway.schemas.registry.SchemaRegistryClient;
+import io.spillway.schemas.serde.SpillwayAvroDeserializer;
+import io.spillway.schemas.serde.SpillwayAvroSerializer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+import org.apache.avro.specific.SpecificRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.apache.kafka.streams.StreamsConfig;
+import org.apache.kafka.streams.TestInputTopic;
+import org.apache.kafka.streams.TestOutputTopic;
+import org.apache.kafka.streams.TopologyTestDriver;
+import org.apache.kafka.streams.state.KeyValueStore;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** The job flow on TopologyTestDriver, with the model's answers played by the test. */
+class JobTopologyTest {
+  private static final JobTopics TOPICS = new JobTopics("jobs", "job-events", "summaries", "jobs.dlq", "requests");
+  private static EmbeddedSchemaRegistry registryServer;
+  private static SchemaRegistryClient registry;
+  private static Tokenizer tokenizer;
+
+  private TopologyTestDriver driver;
+  private TestInputTopic<String, SpecificRecord> jobs;
+  private TestInputTopic<String, SpecificRecord> events;
+  private TestOutputTopic<String, InferenceRequest> requests;
+  private TestOutputTopic<String, SummarizationResult> results;
+  private TestOutputTopic<String, DeadLetter> deadLetters;
+
+  @BeforeAll
+  static void startRegistry() {
+    registryServer = EmbeddedSchemaRegistry.start(0);
+    registry = SchemaRegistryClient.builder(registryServer.url()).build();
+    Path dir = Path.of("").toAbsolutePath();
+    while (!Files.isDirectory(dir.resolve("models/tiny-llama"))) {
+      dir = dir.getParent();
+    }
+    tokenizer = Tokenizer.load(dir.resolve("models/tiny-llama"));
+  }
+
+  @AfterAll
+  static void stopRegistry() {
+    registry.close();
+    registryServer.close();
+  }
+
+  @BeforeEach
+  void start() {
+    Chunker chunker = new Chunker(tokenizer, 64, 8);
+    var topology = JobTopology.build(TOPICS, new JobLimits(100_000, 2_000, 1_000, 10, 400), chunker,
+        new JobRequests("tiny-llama", TOPICS.events(), 16), registry);
+    Properties p = new Properties();
+    p.put(StreamsConfig.APPLICATION_ID_CONFIG, "jobs-test");
+    p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
+    p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+    driver = new TopologyTestDriver(topology, p);
+    var serializer = new SpillwayAvroSerializer<SpecificRecord>(registry);
+    jobs = driver.createInputTopic(TOPICS.jobs(), new StringSerializer(), serializer);
+    events = driver.createInputTopic(TOPICS.events(), new StringSerializer(), serializer);
+    requests = driver.createOutputTopic(TOPICS.requests(), new StringDeserializer(),
+        new SpillwayAvroDeserializer<>(registry, InferenceRequest.class));
+    results = driver.createOutputTopic(TOPICS.summaries(), new StringDeserializer(),
+        new SpillwayAvroDeserializer<>(registry, SummarizationResult.class));
+    deadLetters = driver.createOutputTopic(TOPICS.deadLetters(), new StringDeserializer(),
+        new SpillwayAvroDeserializer<>(registry, DeadLetter.class));
+  }
+
+  @AfterEach
+  void stop() {
+    driver.close();
+  }
+
+  private static SummarizationJob job(String id, String document) {
+    return new SummarizationJob(id, document, null, 50, null, "key-1", 0L);
+  }
+
+  /** A document of {@code sentences} distinct sentences, about 12 tokens each. */
+  private static String document(int sentences) {
+    return IntStream.range(0, sentences).mapToObj(i -> "The fox number " + i + " ran over the green hill to see the sea.")
+        .collect(Collectors.joining(" "));
+  }
+
+  private void answer(InferenceRequest r, String text) {
+    events.pipeInput(r.getRequestId(), event(r, 1, EventType.DELTA, text));
+    events.pipeInput(r.getRequestId(), event(r, 2, EventType.FINISHED, null));
+  }
+
+  private static InferenceEvent event(InferenceRequest r, int seq, EventType type, String text) {
+    return InferenceEvent.newBuilder().setRequestId(r.getRequestId()).setSessionId(r.getSessionId()).setAttempt(0).setSeq(seq)
+        .setType(type).setDeltaText(text).setWorkerId("w").setTimestampMs(0).build();
+  }
+
+  private JobState state(String id) {
+    KeyValueStore<String, JobState> store = driver.getKeyValueStore(JobTopology.STORE);
+    return store.get(id);
+  }
+
+  @Test
+  void aMultiChunkJobIsSummarizedChunkByChunkThenReduced() {
+    jobs.pipeInput("j1", job("j1", document(12)));
+    List<InferenceRequest> chunks = requests.readValuesToList();
+    assertThat(chunks.size()).isGreaterThan(1);
+    assertThat(chunks).extracting(InferenceRequest::getRequestId)
+        .containsExactlyElementsOf(IntStream.range(0, chunks.size()).mapToObj(i -> "j1/0/" + i).toList());
+    assertThat(chunks).allSatisfy(r -> {
+      assertThat(r.getReplyTopic()).isEqualTo(TOPICS.events());
+      assertThat(r.getSampling().getTemperature()).isZero();
+      assertThat(r.getJobId()).isEqualTo("j1");
+      assertThat(r.getApiKeyId()).isEqualTo("key-1");
+    });
+    assertThat(results.readValue().getStatus()).isEqualTo(JobStatus.RUNNING);
+    for (int i = 0; i < chunks.size(); i++) {
+      answer(chunks.get(i), "Fox " + i + " ran.");
+      if (i < chunks.size() - 1) {
+        SummarizationResult progress = results.readValue();
+        assertThat(progress.getChunksDone()).isEqualTo(i + 1);
+        assertThat(progress.getChunksTotal()).isEqualTo(chunks.size() + 1);
+      }
+    }
+    List<InferenceRequest> reduce = requests.readValuesToList();
+    assertThat(reduce).extracting(InferenceRequest::getRequestId).containsExactly("j1/1/0");
+    assertThat(reduce.getFirst().getMessages().getLast().getContent()).contains("Fox 0 ran.").contains("Fox 1 ran.");
+    results.readValuesToList();
+    answer(reduce.getFirst(), "Foxes ran to the sea.");
+    SummarizationResult done = results.readValue();
+    assertThat(done.getStatus()).isEqualTo(JobStatus.DONE);
+    assertThat(done.getSummary()).isEqualTo("Foxes ran to the sea.");
+    assertThat(done.getChunksDone()).isEqualTo(done.getChunksTotal()).isEqualTo(chunks.size() + 1);
+  }
+
+  @Test
+  void summariesThatDoNotFitOnePromptAreReducedInSeveralLevels() {
+    jobs.pipeInput("j2", job("j2", document(40)));
+    List<InferenceRequest> level = requests.readValuesToList();
+    int levels = 0;
+    while (level.size() > 1) {
+      for (InferenceRequest r : level) {
+        answer(r, "A short partial summary about foxes running far over many green hills.");
+      }
+      levels++;
+      level = requests.readValuesToList();
+    }
+    assertThat(levels).isGreaterThanOrEqualTo(2);
+    answer(level.getFirst(), "All the foxes ran.");
+    assertThat(results.readValuesToList().getLast().getSummary()).isEqualTo("All the foxes ran.");
+  }
+
+  @Test
+  void aRedeliveredJobAndRepeatedEventsChangeNothing() {
+    jobs.pipeInput("j3", job("j3", document(3)));
+    InferenceRequest only = requests.readValue();
+    assertThat(requests.isEmpty()).isTrue();
+    jobs.pipeInput("j3", job("j3", document(3)));
+    assertThat(requests.isEmpty()).isTrue();
+    results.readValuesToList();
+    answer(only, "Three foxes.");
+    // The worker ran the request again after a crash: the same events arrive again.
+    answer(only, "Three foxes.");
+    List<SummarizationResult> out = results.readValuesToList();
+    assertThat(out).extracting(SummarizationResult::getStatus).containsExactly(JobStatus.DONE);
+    assertThat(out.getFirst().getSummary()).isEqualTo("Three foxes.");
+    jobs.pipeInput("j3", job("j3", document(3)));
+    assertThat(results.isEmpty()).isTrue();
+  }
+
+  @Test
+  void invalidJobsGoToTheDeadLetterTopicAndTheirStatusSaysWhy() {
+    jobs.pipeInput("j4", job("j4", "  "));
+    jobs.pipeInput("j5", new SummarizationJob("j5", "text", null, 5, null, "key-1", 0L));
+    jobs.pipeInput("j6", job("j6", document(400)));
+    jobs.pipeInput("j7", new SummarizationJob("j7", "text", null, 50, "bad topic!", "key-1", 0L));
+    assertThat(deadLetters.readValuesToList()).extracting(DeadLetter::getReason)
+        .containsExactly("document is empty", "targetWords must be between 10 and 400",
+            state("j6").error(), "callbackTopic is not a valid topic name");
+    assertThat(state("j6").error()).contains("tokens").contains("2000");
+    assertThat(state("j4").status()).isEqualTo(JobStatus.FAILED);
+    assertThat(results.readValuesToList()).extracting(SummarizationResult::getStatus).containsOnly(JobStatus.FAILED).hasSize(4);
+    assertThat(requests.isEmpty()).isTrue();
+  }
+
+  @Test
+  void undecodableRecordsGoToTheDeadLetterTopic() {
+    driver.createInputTopic(TOPICS.jobs(), new StringSerializer(), new ByteArraySerializer()).pipeInput("j8", "{not avro".getBytes());
+    DeadLetter dead = deadLetters.readValue();
+    assertThat(dead.getReason()).startsWith("undecodable job");
+    assertThat(dead.getTopic()).isEqualTo(TOPICS.jobs());
+    assertThat(state("j8").status()).isEqualTo(JobStatus.FAILED);
+  }
+
+  @Test
+  void aFailedChunkFailsTheJob() {
+    jobs.pipeInput("j9", job("j9", document(3)));
+    InferenceRequest r = requests.readValue();
+    results.readValuesToList();
+    events.pipeInput(r.getRequestId(), InferenceEvent.newBuilder(event(r, 1, EventType.ERROR, null))
+        .setError(new io.spillway.schemas.ErrorInfo("context_length_exceeded", "too long")).build());
+    SummarizationResult failed = results.readValue();
+    assertThat(failed.getStatus()).isEqualTo(JobStatus.FAILED);
+    assertThat(failed.getError()).contains("context_length_exceeded");
+  }
+}
