@@ -28,6 +28,10 @@ public final class EmbeddedSpillway implements AutoCloseable {
     public static final String EVENTS = "spillway.events";
     public static final String DEAD_LETTERS = "spillway.requests.dlq";
     public static final String SESSIONS = "spillway.sessions";
+    public static final String JOBS = "spillway.jobs";
+    public static final String JOB_EVENTS = "spillway.job-events";
+    public static final String SUMMARIES = "spillway.summaries";
+    public static final String JOB_DEAD_LETTERS = "spillway.jobs.dlq";
     /** The services of one embedded JVM share a fresh random token for the spill service's API. */
     private static final String SPILL_TOKEN = java.util.UUID.randomUUID().toString();
 
@@ -42,6 +46,7 @@ public final class EmbeddedSpillway implements AutoCloseable {
         kafka = new EmbeddedKafkaKraftBroker(1, o.partitions());
         // No fixed Kafka port: the KRaft test kit picks its own (spring-kafka#2916); the address is printed.
         kafka.brokerProperty("log.dir", o.dataDir().resolve("kafka").toString());
+        singleBrokerTransactions(kafka);
         kafka.afterPropertiesSet();
         kafka.addTopics(topics(o.partitions()).toArray(NewTopic[]::new));
         schemaStore = new KafkaSchemaStore(kafka.getBrokersAsString(), "_schemas");
@@ -70,8 +75,15 @@ public final class EmbeddedSpillway implements AutoCloseable {
         // Every context re-initializes logging: the in-process broker's loggers stay quiet only if each says so.
         var gateway = service(GatewayApplication.class).run("--server.port=" + o.httpPort(),
                 "--spillway.gateway.api-keys=" + o.apiKey() + ":embedded", "--spillway.gateway.models=tiny-llama",
-                "--spillway.kafka.bootstrap-servers=" + bootstrapServers, "--spillway.schema-registry.url=" + registryUrl);
+                "--spillway.kafka.bootstrap-servers=" + bootstrapServers, "--spillway.schema-registry.url=" + registryUrl,
+                "--spillway.jobs.model=" + o.model(), "--spillway.jobs.state-dir=" + o.dataDir().resolve("jobs-state"));
         return List.of(spill, worker, gateway);
+    }
+
+    /** The job flow's exactly-once transactions need a transaction log this one broker can hold. */
+    public static void singleBrokerTransactions(EmbeddedKafkaKraftBroker kafka) {
+        kafka.brokerProperty("transaction.state.log.replication.factor", "1");
+        kafka.brokerProperty("transaction.state.log.min.isr", "1");
     }
 
     /**
@@ -84,9 +96,12 @@ public final class EmbeddedSpillway implements AutoCloseable {
 
     /** The topics of docs/KAFKA.md, with the compacted session directory. */
     public static List<NewTopic> topics(int partitions) {
+        // A job's model answers come back on the job's own partition: jobs and job events have as many.
         return List.of(new NewTopic(REQUESTS, partitions, (short) 1), new NewTopic(EVENTS, partitions, (short) 1),
                 new NewTopic(DEAD_LETTERS, 1, (short) 1),
-                new NewTopic(SESSIONS, partitions, (short) 1).configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)));
+                new NewTopic(SESSIONS, partitions, (short) 1).configs(Map.of(TopicConfig.CLEANUP_POLICY_CONFIG, TopicConfig.CLEANUP_POLICY_COMPACT)),
+                new NewTopic(JOBS, partitions, (short) 1), new NewTopic(JOB_EVENTS, partitions, (short) 1),
+                new NewTopic(SUMMARIES, partitions, (short) 1), new NewTopic(JOB_DEAD_LETTERS, 1, (short) 1));
     }
 
     public static EmbeddedSpillway start(EmbeddedOptions options) {

@@ -4,18 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.spillway.gateway.GatewayApplication;
-import io.spillway.schemas.registry.EmbeddedSchemaRegistry;
 import io.spillway.spill.SpillApplication;
 import io.spillway.worker.WorkerApplication;
-import org.apache.kafka.clients.admin.NewTopic;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.boot.builder.SpringApplicationBuilder;
 import org.springframework.context.ConfigurableApplicationContext;
-import org.springframework.kafka.test.EmbeddedKafkaKraftBroker;
 
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -50,31 +46,24 @@ class SessionSurvivalTest {
 
     @TempDir
     static Path data;
-    private static EmbeddedKafkaKraftBroker kafka;
-    private static EmbeddedSchemaRegistry registry;
+    private static TestServices services;
     private static ConfigurableApplicationContext gateway;
     private static ConfigurableApplicationContext spill;
     private static int spillPort;
 
     @BeforeAll
     static void start() {
-        kafka = new EmbeddedKafkaKraftBroker(1, 4);
-        kafka.afterPropertiesSet();
-        kafka.addTopics(EmbeddedSpillway.topics(4).toArray(NewTopic[]::new));
-        registry = EmbeddedSchemaRegistry.start(0);
+        services = new TestServices(4);
         spill = spill(0);
-        spillPort = Integer.parseInt(spill.getEnvironment().getProperty("local.server.port"));
-        gateway = new SpringApplicationBuilder(GatewayApplication.class).properties(WorkerApplication.LOGGING).run("--server.port=0",
-                "--spillway.gateway.api-keys=" + KEY + ":test", "--spillway.gateway.models=tiny-llama",
-                "--spillway.kafka.bootstrap-servers=" + kafka.getBrokersAsString(), "--spillway.schema-registry.url=" + registry.url());
+        spillPort = Integer.parseInt(TestServices.port(spill));
+        gateway = services.gateway(KEY + ":test", "--spillway.jobs.enabled=false");
     }
 
     @AfterAll
     static void stop() {
         gateway.close();
         spill.close();
-        registry.close();
-        kafka.destroy();
+        services.close();
     }
 
     private static ConfigurableApplicationContext spill(int port) {
@@ -84,14 +73,9 @@ class SessionSurvivalTest {
     }
 
     private static ConfigurableApplicationContext worker(String id, String kvBudget) {
-        return new SpringApplicationBuilder(WorkerApplication.class).properties(WorkerApplication.LOGGING).run(
-                "--spring.config.name=inference-worker", "--server.port=0", "--spillway.worker.worker-id=" + id,
-                "--spillway.worker.model=" + EmbeddedSpillwayTest.model(), "--spillway.worker.kv=rotatekv2",
-                "--spillway.worker.kv-budget=" + kvBudget, "--spillway.worker.kafka.commit-interval=200ms",
+        return services.worker(id, "--spillway.worker.kv=rotatekv2", "--spillway.worker.kv-budget=" + kvBudget,
                 "--spillway.worker.spill.url=http://localhost:" + spillPort, "--spillway.worker.spill.token=" + TOKEN,
-                "--spillway.worker.spill.timeout=3s",
-                "--spillway.worker.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
-                "--spillway.worker.kafka.schema-registry-url=" + registry.url());
+                "--spillway.worker.spill.timeout=3s");
     }
 
     /** One chat of {@link #TURNS}: the history grows with each answer, as a chat client resends it. */
@@ -119,7 +103,7 @@ class SessionSurvivalTest {
     private static JsonNode complete(String session, ArrayNode messages) throws IOException, InterruptedException {
         ObjectNode body = JSON.createObjectNode().put("model", "tiny-llama").put("temperature", 0).put("max_tokens", 12);
         body.set("messages", messages);
-        String api = "http://localhost:" + gateway.getEnvironment().getProperty("local.server.port") + "/v1/chat/completions";
+        String api = "http://localhost:" + TestServices.port(gateway) + "/v1/chat/completions";
         HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(api)).header("Authorization", "Bearer " + KEY)
                 .header("Content-Type", "application/json").header("X-Session-Id", session)
                 .POST(HttpRequest.BodyPublishers.ofString(JSON.writeValueAsString(body))).build(), HttpResponse.BodyHandlers.ofString());

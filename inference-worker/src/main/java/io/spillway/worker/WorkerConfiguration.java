@@ -127,6 +127,8 @@ class WorkerConfiguration {
                 ConsumerConfig.GROUP_ID_CONFIG, p.kafka().groupId(),
                 ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false,
                 ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                // The job flow writes its requests in transactions: an aborted one must not be run.
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
                 ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, CooperativeStickyAssignor.class.getName(),
                 ConsumerConfig.MAX_POLL_RECORDS_CONFIG, Math.max(1, p.maxBatch())));
         SpillwayAvroDeserializer<InferenceRequest> deserializer = new SpillwayAvroDeserializer<>(InferenceRequest.class);

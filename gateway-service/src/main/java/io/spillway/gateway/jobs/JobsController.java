@@ -109,7 +109,7 @@ public final class JobsController {
   }
 
   @GetMapping("/{id}")
-  public JobView status(@RequestAttribute(ApiKeyInterceptor.ATTRIBUTE) ApiKey apiKey, @PathVariable String id) {
+  public JobView status(@RequestAttribute(ApiKeyInterceptor.ATTRIBUTE) ApiKey apiKey, @PathVariable("id") String id) {
     JobState job;
     try {
       job = streams.store(StoreQueryParameters.fromNameAndType(JobTopology.STORE, QueryableStoreTypes.<String, JobState>keyValueStore()))

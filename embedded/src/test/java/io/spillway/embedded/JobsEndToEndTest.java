@@ -1,0 +1,177 @@
+package io.spillway.embedded;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.spillway.schemas.JobStatus;
+import io.spillway.schemas.SummarizationJob;
+import io.spillway.schemas.SummarizationResult;
+import io.spillway.schemas.serde.SpillwayAvroDeserializer;
+import io.spillway.schemas.serde.SpillwayAvroSerdeConfig;
+import io.spillway.schemas.serde.SpillwayAvroSerializer;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.context.ConfigurableApplicationContext;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.Predicate;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * Summarization jobs end to end with tiny-llama on the CPU worker: a document of several chunks is
+ * summarized through Kafka Streams and the normal request path; a job survives a gateway restart
+ * mid-way and a redelivered job gives no second result.
+ */
+class JobsEndToEndTest {
+    private static final String KEY = "sk-jobs";
+    private static final String OTHER = "sk-other";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+    private static final String[] SMALL_CHUNKS = {"--spillway.jobs.chunk-tokens=96", "--spillway.jobs.overlap-tokens=8",
+            "--spillway.jobs.partial-summary-tokens=16", "--spillway.jobs.commit-interval=100ms"};
+
+    @TempDir
+    static Path data;
+    private static TestServices services;
+    private static ConfigurableApplicationContext worker;
+
+    @BeforeAll
+    static void start() {
+        services = new TestServices(2);
+        worker = services.worker("w-jobs", "--spillway.worker.kv=rotatekv2");
+    }
+
+    @AfterAll
+    static void stop() {
+        worker.close();
+        services.close();
+    }
+
+    private static ConfigurableApplicationContext gateway(String stateDir) {
+        List<String> args = new ArrayList<>(List.of(SMALL_CHUNKS));
+        args.add("--spillway.jobs.state-dir=" + data.resolve(stateDir));
+        return services.gateway(KEY + ":jobs," + OTHER + ":other", args.toArray(String[]::new));
+    }
+
+    private static String document(int sentences) {
+        return IntStream.range(0, sentences).mapToObj(i -> "Tom the fox found " + (i + 2) + " red apples under the old tree by the river.")
+                .collect(Collectors.joining(" "));
+    }
+
+    private static HttpResponse<String> http(ConfigurableApplicationContext gateway, String method, String path, String key, String body)
+            throws Exception {
+        var b = HttpRequest.newBuilder(URI.create("http://localhost:" + TestServices.port(gateway) + path))
+                .header("Authorization", "Bearer " + key).header("Content-Type", "application/json");
+        b = body == null ? b.method(method, HttpRequest.BodyPublishers.noBody()) : b.method(method, HttpRequest.BodyPublishers.ofString(body));
+        return HTTP.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    private static String submit(ConfigurableApplicationContext gateway, String document) throws Exception {
+        var r = http(gateway, "POST", "/v1/jobs", KEY, JSON.writeValueAsString(Map.of("document", document, "target_words", 20)));
+        assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+        return JSON.readTree(r.body()).get("id").asText();
+    }
+
+    /** Polls the job until {@code until} holds; a 404 (not yet seen) or 503 (store restoring) is polled again. */
+    private static JsonNode await(ConfigurableApplicationContext gateway, String id, Predicate<JsonNode> until) throws Exception {
+        long deadline = System.nanoTime() + Duration.ofSeconds(150).toNanos();
+        JsonNode last = null;
+        String lastAnswer = null;
+        while (System.nanoTime() < deadline) {
+            var r = http(gateway, "GET", "/v1/jobs/" + id, KEY, null);
+            lastAnswer = r.statusCode() + " " + r.body();
+            if (r.statusCode() == 200) {
+                last = JSON.readTree(r.body());
+                if (until.test(last)) {
+                    return last;
+                }
+            }
+            Thread.sleep(100);
+        }
+        throw new AssertionError("job " + id + " did not get there in time; last seen " + last + ", last answer " + lastAnswer);
+    }
+
+    private static List<SummarizationResult> results(String jobId) {
+        var d = new SpillwayAvroDeserializer<>(SummarizationResult.class);
+        d.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, services.registry.url()), false);
+        List<SummarizationResult> out = new ArrayList<>();
+        try (var c = new KafkaConsumer<>(Map.of(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, services.kafka.getBrokersAsString(),
+                ConsumerConfig.GROUP_ID_CONFIG, "results-" + UUID.randomUUID(), ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
+                ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new StringDeserializer(), d)) {
+            c.subscribe(List.of(EmbeddedSpillway.SUMMARIES));
+            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+            while (System.nanoTime() < deadline) {
+                c.poll(Duration.ofMillis(200)).forEach(r -> {
+                    if (r.key().equals(jobId)) {
+                        out.add(r.value());
+                    }
+                });
+            }
+        }
+        return out;
+    }
+
+    @Test
+    void aMultiChunkDocumentIsSummarizedOnceEvenWhenItsJobIsSentAgain() throws Exception {
+        var gateway = gateway("state-1");
+        try {
+            String document = document(30);
+            String id = submit(gateway, document);
+            JsonNode done = await(gateway, id, j -> !j.get("status").asText().equals("running"));
+            assertThat(done.get("status").asText()).as(done.toString()).isEqualTo("done");
+            assertThat(done.get("summary").asText()).isNotBlank();
+            assertThat(done.get("chunks_total").asInt()).isGreaterThan(3).isEqualTo(done.get("chunks_done").asInt());
+            assertThat(http(gateway, "GET", "/v1/jobs/" + id, OTHER, null).statusCode()).as("another key's job").isEqualTo(404);
+
+            // The same job published again, straight to the topic: no second result.
+            var serializer = new SpillwayAvroSerializer<SummarizationJob>();
+            serializer.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, services.registry.url()), false);
+            try (var p = new KafkaProducer<>(Map.<String, Object>of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, services.kafka.getBrokersAsString()),
+                    new StringSerializer(), serializer)) {
+                p.send(new ProducerRecord<>(EmbeddedSpillway.JOBS, id, new SummarizationJob(id, document, null, 20, null, "x", 0L))).get();
+            }
+            List<SummarizationResult> results = results(id);
+            assertThat(results).filteredOn(r -> r.getStatus() == JobStatus.DONE).hasSize(1);
+            assertThat(results).filteredOn(r -> r.getStatus() == JobStatus.RUNNING).extracting(SummarizationResult::getChunksDone)
+                    .isSorted();
+        } finally {
+            gateway.close();
+        }
+    }
+
+    @Test
+    void aJobSurvivesAGatewayRestartMidWay() throws Exception {
+        var first = gateway("state-2");
+        String id = submit(first, document(40));
+        await(first, id, j -> j.get("chunks_done").asInt() >= 1);
+        first.close();
+        var second = gateway("state-2-elsewhere");
+        try {
+            JsonNode done = await(second, id, j -> !j.get("status").asText().equals("running"));
+            assertThat(done.get("status").asText()).as(done.toString()).isEqualTo("done");
+            assertThat(results(id)).filteredOn(r -> r.getStatus() == JobStatus.DONE).hasSize(1);
+        } finally {
+            second.close();
+        }
+    }
+}
