@@ -119,13 +119,18 @@ class JobsEndToEndTest {
                 ConsumerConfig.GROUP_ID_CONFIG, "results-" + UUID.randomUUID(), ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest",
                 ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed"), new StringDeserializer(), d)) {
             c.subscribe(List.of(EmbeddedSpillway.SUMMARIES));
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            while (System.nanoTime() < deadline) {
+            // Until the DONE result, then a little longer: a second one would follow soon after.
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            long quiet = Long.MAX_VALUE;
+            while (System.nanoTime() < Math.min(deadline, quiet)) {
                 c.poll(Duration.ofMillis(200)).forEach(r -> {
                     if (r.key().equals(jobId)) {
                         out.add(r.value());
                     }
                 });
+                if (quiet == Long.MAX_VALUE && out.stream().anyMatch(r -> r.getStatus() != JobStatus.RUNNING)) {
+                    quiet = System.nanoTime() + Duration.ofSeconds(3).toNanos();
+                }
             }
         }
         return out;

@@ -7,6 +7,7 @@ import io.spillway.gateway.kafka.KafkaClients;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import org.apache.kafka.streams.CloseOptions;
 import org.apache.kafka.streams.KafkaStreams;
 import org.apache.kafka.streams.StreamsConfig;
 import org.slf4j.Logger;
@@ -29,7 +30,11 @@ class JobsConfiguration {
     return new JobTopics(j.topic(), j.eventsTopic(), j.summariesTopic(), j.deadLetterTopic(), p.topics().requests());
   }
 
-  @Bean(destroyMethod = "close")
+  /**
+   * Closed leaving the consumer group (Streams stays in it by default): another gateway takes the
+   * job partitions over at once instead of after the session timeout.
+   */
+  @Bean(destroyMethod = "")
   KafkaStreams jobStreams(SpillwayProperties p, JobTopics topics, KafkaClients clients) {
     var j = p.jobs();
     int context = ModelConfig.load(j.model()).maxPositions();
@@ -49,7 +54,7 @@ class JobsConfiguration {
     config.put(StreamsConfig.APPLICATION_ID_CONFIG, j.applicationId());
     config.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, j.commitInterval().toMillis());
-    config.put(StreamsConfig.STATE_DIR_CONFIG, stateDir(j.stateDir(), j.applicationId()));
+    config.put(StreamsConfig.STATE_DIR_CONFIG, stateDir(j.stateDir()));
     KafkaStreams streams = new KafkaStreams(JobTopology.build(topics, limits, chunker, requests, clients.registry()),
         new StreamsConfig(config));
     streams.setUncaughtExceptionHandler(e -> {
@@ -61,7 +66,13 @@ class JobsConfiguration {
     return streams;
   }
 
-  private static String stateDir(String configured, String applicationId) {
+  @Bean
+  org.springframework.beans.factory.DisposableBean jobStreamsCloser(KafkaStreams jobStreams) {
+    return () -> jobStreams.close(CloseOptions.groupMembershipOperation(CloseOptions.GroupMembershipOperation.LEAVE_GROUP)
+        .withTimeout(java.time.Duration.ofSeconds(30)));
+  }
+
+  private static String stateDir(String configured) {
     if (!configured.isBlank()) {
       return configured;
     }
