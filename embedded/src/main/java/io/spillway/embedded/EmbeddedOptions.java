@@ -12,6 +12,9 @@ import java.nio.file.Path;
  */
 public record EmbeddedOptions(int httpPort, int registryPort, int workerPort, int spillPort, int partitions, Path model,
                               String kv, Path dataDir, String apiKey) {
+    /** The key {@code bin/spillway up} accepts unless told otherwise. */
+    public static final String DEFAULT_API_KEY = "sk-spillway-local";
+
 
     static final String USAGE = """
             usage: bin/spillway up [options]
@@ -45,7 +48,7 @@ public record EmbeddedOptions(int httpPort, int registryPort, int workerPort, in
         Path model = EmbeddedSpillway.home().resolve("models/tiny-llama");
         String kv = "rotatekv2";
         Path data = null;
-        String apiKey = System.getenv().getOrDefault("SPILLWAY_API_KEY", "sk-spillway-local");
+        String apiKey = System.getenv().getOrDefault("SPILLWAY_API_KEY", DEFAULT_API_KEY);
         for (int i = 0; i < args.length; i++) {
             String a = args[i];
             if (i + 1 >= args.length) {

@@ -179,4 +179,29 @@ class JobsEndToEndTest {
             second.close();
         }
     }
+
+    @Test
+    void theCliSubmitsAFileShowsProgressAndPrintsTheSummary() throws Exception {
+        var gateway = gateway("state-3");
+        try {
+            Path file = data.resolve("story.txt");
+            java.nio.file.Files.writeString(file, document(12));
+            String url = "http://localhost:" + TestServices.port(gateway);
+            var out = new java.io.ByteArrayOutputStream();
+            var err = new java.io.ByteArrayOutputStream();
+            int status = new SummarizeCommand(new java.io.PrintStream(out, true), new java.io.PrintStream(err, true))
+                    .run(new String[] {file.toString(), "--url", url, "--api-key", KEY, "--target-words", "20"});
+            assertThat(status).as(err.toString()).isZero();
+            assertThat(out.toString()).isNotBlank();
+            assertThat(err.toString()).contains("story.txt [").contains("done");
+
+            err.reset();
+            status = new SummarizeCommand(new java.io.PrintStream(out, true), new java.io.PrintStream(err, true))
+                    .run(new String[] {file.toString(), "--url", url, "--api-key", "sk-wrong"});
+            assertThat(status).isEqualTo(1);
+            assertThat(err.toString()).contains("401");
+        } finally {
+            gateway.close();
+        }
+    }
 }

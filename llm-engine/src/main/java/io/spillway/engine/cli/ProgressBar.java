@@ -3,7 +3,7 @@ package io.spillway.engine.cli;
 import java.io.PrintStream;
 
 /** A one-line progress bar redrawn in place on stderr; plain lines when stderr is not a terminal. */
-final class ProgressBar {
+public final class ProgressBar {
     private static final int WIDTH = 30;
     private final PrintStream err;
     private final String label;
@@ -11,13 +11,13 @@ final class ProgressBar {
     private final long started = System.nanoTime();
     private long lastPlainLine;
 
-    ProgressBar(PrintStream err, String label) {
+    public ProgressBar(PrintStream err, String label) {
         this.err = err;
         this.label = label;
         this.terminal = System.console() != null;
     }
 
-    void update(int done, int total, String status) {
+    public void update(int done, int total, String status) {
         double frac = total == 0 ? 1 : (double) done / total;
         int filled = (int) Math.round(frac * WIDTH);
         double secs = (System.nanoTime() - started) / 1e9;
