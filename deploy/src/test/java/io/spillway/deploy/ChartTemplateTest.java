@@ -234,13 +234,17 @@ class ChartTemplateTest {
 
     @Test
     void topicsJobCreatesEveryTopicOncePerRevision() {
-        RenderedChart chart = RenderedChart.render(Map.of("topicsJob.enabled", "true", "kafka.topics.extra[0].name", "spillway.jobs",
-                "kafka.topics.extra[0].partitions", "6"));
+        RenderedChart chart = RenderedChart.render(Map.of("topicsJob.enabled", "true", "kafka.topics.extra[0].name", "my.topic",
+                "kafka.topics.extra[0].partitions", "6", "kafka.topics.jobs.partitions", "4"));
 
         Job job = chart.get(Job.class, PREFIX + "topics-1");
         String script = job.getSpec().getTemplate().getSpec().getContainers().getFirst().getCommand().getLast();
         assertThat(script).contains("--topic \"spillway.requests\"", "--topic \"spillway.events\"", "--topic \"spillway.requests.dlq\"",
-                "--topic \"spillway.jobs\"", "--partitions 6", "--topic \"spillway.sessions\" \\\n")
+                "--topic \"my.topic\"", "--partitions 6", "--topic \"spillway.sessions\" \\\n", "--topic \"spillway.summaries\"",
+                "--topic \"spillway.jobs.dlq\"")
+                // A job is answered on its own partition: the job events topic has as many as the jobs topic.
+                .containsPattern("--topic \"spillway.jobs\" \\\\\\s+--partitions 4")
+                .containsPattern("--topic \"spillway.job-events\" \\\\\\s+--partitions 4")
                 .contains("--config \"cleanup.policy=compact\"");
     }
 

@@ -67,7 +67,7 @@ class ComposeFileTest {
         assertThat((Map<String, Object>) services.get("spill").get("depends_on")).containsKey("s3-init");
         String topics = String.join("\n", (List<String>) services.get("kafka-init").get("command"));
         assertThat(topics).contains("spillway.requests ", "spillway.events ", "spillway.requests.dlq ", "spillway.jobs ",
-                "spillway.summaries ", "spillway.sessions --partitions \"$$PARTITIONS\" --config cleanup.policy=compact");
+                "spillway.summaries ", "spillway.job-events ", "spillway.jobs.dlq ", "spillway.sessions --partitions \"$$PARTITIONS\" --config cleanup.policy=compact");
     }
 
     @Test
