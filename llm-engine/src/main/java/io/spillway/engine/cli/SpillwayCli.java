@@ -18,7 +18,7 @@ public final class SpillwayCli {
 
     static int run(String[] argv, PrintStream out, PrintStream err) {
         if (argv.length == 0) {
-            err.println("spillway: name a command: generate, ppl, bench, calibrate");
+            err.println("spillway: name a command: generate, ppl, bench, calibrate, reference");
             return 2;
         }
         String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
@@ -28,7 +28,8 @@ public final class SpillwayCli {
                 case "ppl" -> new PplCommand().run(rest, out, err);
                 case "bench" -> new BenchCommand().run(rest, out, err);
                 case "calibrate" -> new CalibrateCommand().run(rest, out, err);
-                default -> throw new UsageException("unknown command '" + argv[0] + "' (generate, ppl, bench, calibrate)");
+                case "reference" -> new ReferenceCommand().run(rest, out, err);
+                default -> throw new UsageException("unknown command '" + argv[0] + "' (generate, ppl, bench, calibrate, reference)");
             };
         } catch (UsageException e) {
             err.println("spillway: " + e.getMessage());

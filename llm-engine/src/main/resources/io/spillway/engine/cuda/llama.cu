@@ -1,0 +1,170 @@
+// Kernels of the CUDA backend, compiled at startup by NVRTC for the device's architecture.
+// Activations stay fp32 between kernels; GEMM inputs are fp16 (weights and the normed activations).
+// No headers: NVRTC at runtime has no CUDA include directory, so fp16 is a bit pattern converted with PTX.
+typedef unsigned short __half;
+
+__device__ __forceinline__ float __half2float(__half h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+__device__ __forceinline__ __half __float2half(float f) {
+    __half h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+}
+
+#define NEG_INF __int_as_float(0xff800000)
+
+extern "C" __global__ void embed(const __half* table, const int* ids, float* x, int h) {
+    const __half* row = table + (size_t) ids[blockIdx.x] * h;
+    float* out = x + (size_t) blockIdx.x * h;
+    for (int i = threadIdx.x; i < h; i += blockDim.x) out[i] = __half2float(row[i]);
+}
+
+__device__ float block_sum(float v) {
+    __shared__ float part[32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    __syncthreads();
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    float s = 0;
+    for (int w = 0; w < (int) (blockDim.x >> 5); w++) s += part[w];
+    return s;
+}
+
+// One block per row: out = w * x / sqrt(mean(x^2) + eps), written as fp16 for the next GEMM.
+extern "C" __global__ void rmsnorm_half(const float* x, const float* w, __half* out, int h, float eps) {
+    const float* row = x + (size_t) blockIdx.x * h;
+    float ss = 0;
+    for (int i = threadIdx.x; i < h; i += blockDim.x) ss += row[i] * row[i];
+    ss = block_sum(ss);
+    float inv = (float) (1.0 / sqrt((double) (ss / h + eps)));
+    for (int i = threadIdx.x; i < h; i += blockDim.x)
+        out[(size_t) blockIdx.x * h + i] = __float2half(w[i] * (row[i] * inv));
+}
+
+// Selected rows (final norm before the LM head): row r of the output is row rows[r] of x.
+extern "C" __global__ void rmsnorm_rows_half(const float* x, const int* rows, const float* w, __half* out, int h, float eps) {
+    const float* row = x + (size_t) rows[blockIdx.x] * h;
+    float ss = 0;
+    for (int i = threadIdx.x; i < h; i += blockDim.x) ss += row[i] * row[i];
+    ss = block_sum(ss);
+    float inv = (float) (1.0 / sqrt((double) (ss / h + eps)));
+    for (int i = threadIdx.x; i < h; i += blockDim.x)
+        out[(size_t) blockIdx.x * h + i] = __float2half(w[i] * (row[i] * inv));
+}
+
+__device__ void rope_pair(float* v, int i, int half_dim, float c, float s) {
+    float x1 = v[i], x2 = v[i + half_dim];
+    v[i] = x1 * c - x2 * s;
+    v[i + half_dim] = x2 * c + x1 * s;
+}
+
+// One block per token: RoPE on its query heads and key heads (rotate_half pairing, angles in fp32 as
+// transformers computes them), then its keys and values stored as fp16 at its position in its cache.
+// Cache of a sequence: per layer [K: kvHeads x cap x d][V: kvHeads x cap x d] halves.
+extern "C" __global__ void rope_store(float* q, float* k, const float* v, const float* inv_freq,
+                                      const int* pos, const unsigned long long* cache, int layer, int cap,
+                                      int heads, int kv_heads, int d) {
+    int t = blockIdx.x, half_dim = d / 2, p = pos[t];
+    float* qt = q + (size_t) t * heads * d;
+    float* kt = k + (size_t) t * kv_heads * d;
+    const float* vt = v + (size_t) t * kv_heads * d;
+    for (int j = threadIdx.x; j < (heads + kv_heads) * half_dim; j += blockDim.x) {
+        int head = j / half_dim, i = j % half_dim;
+        float angle = (float) p * inv_freq[i];
+        float c = (float) cos((double) angle), s = (float) sin((double) angle);
+        if (head < heads) rope_pair(qt + head * d, i, half_dim, c, s);
+        else rope_pair(kt + (head - heads) * d, i, half_dim, c, s);
+    }
+    __syncthreads();
+    __half* base = (__half*) cache[t] + (size_t) layer * 2 * kv_heads * cap * d;
+    for (int j = threadIdx.x; j < kv_heads * d; j += blockDim.x) {
+        int head = j / d, i = j % d;
+        size_t at = ((size_t) head * cap + p) * d + i;
+        base[at] = __float2half(kt[j]);
+        base[(size_t) kv_heads * cap * d + at] = __float2half(vt[j]);
+    }
+}
+
+// Attention of one (token, head) over positions [0, pos] of its sequence's fp16 cache. Each warp
+// takes every WARPS-th position with an online softmax; lanes hold d/32 dimensions each; the warps'
+// partial results merge at the end. Output fp16 for the o-projection.
+#define WARPS 4
+#define MAXD 8
+extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsigned long long* cache, int layer,
+                                      int cap, int heads, int kv_heads, int d, __half* out) {
+    int t = blockIdx.x, head = blockIdx.y, kvh = head / (heads / kv_heads);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, per = d / 32;
+    const float* qh = q + ((size_t) t * heads + head) * d;
+    const __half* base = (const __half*) cache[t] + (size_t) layer * 2 * kv_heads * cap * d;
+    const __half* kc = base + (size_t) kvh * cap * d;
+    const __half* vc = base + (size_t) kv_heads * cap * d + (size_t) kvh * cap * d;
+    float scale = rsqrtf((float) d);
+    float qr[MAXD], acc[MAXD];
+    for (int i = 0; i < per; i++) { qr[i] = qh[lane * per + i]; acc[i] = 0; }
+    float m = NEG_INF, l = 0;
+    int last = pos[t];
+    for (int j = warp; j <= last; j += WARPS) {
+        const __half* kr = kc + (size_t) j * d + lane * per;
+        float s = 0;
+        for (int i = 0; i < per; i++) s += qr[i] * __half2float(kr[i]);
+        for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+        s *= scale;
+        float mn = fmaxf(m, s), corr = expf(m - mn), e = expf(s - mn);
+        const __half* vr = vc + (size_t) j * d + lane * per;
+        for (int i = 0; i < per; i++) acc[i] = acc[i] * corr + e * __half2float(vr[i]);
+        l = l * corr + e;
+        m = mn;
+    }
+    __shared__ float sm[WARPS], sl[WARPS], sacc[WARPS][32 * MAXD];
+    if (lane == 0) { sm[warp] = m; sl[warp] = l; }
+    for (int i = 0; i < per; i++) sacc[warp][lane * per + i] = acc[i];
+    __syncthreads();
+    if (warp == 0) {
+        float mx = NEG_INF;
+        for (int w = 0; w < WARPS; w++) mx = fmaxf(mx, sm[w]);
+        float tot = 0;
+        float o[MAXD];
+        for (int i = 0; i < per; i++) o[i] = 0;
+        for (int w = 0; w < WARPS; w++) {
+            if (sl[w] == 0) continue;
+            float f = expf(sm[w] - mx);
+            tot += sl[w] * f;
+            for (int i = 0; i < per; i++) o[i] += sacc[w][lane * per + i] * f;
+        }
+        __half* dst = out + ((size_t) t * heads + head) * d + lane * per;
+        for (int i = 0; i < per; i++) dst[i] = __float2half(o[i] / tot);
+    }
+}
+
+extern "C" __global__ void add_inplace(float* x, const float* y, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        x[i] += y[i];
+}
+
+extern "C" __global__ void add_bias(float* x, const float* b, int width, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        x[i] += b[i % width];
+}
+
+// SwiGLU: silu(gate) * up, as fp16 for the down-projection.
+extern "C" __global__ void silu_mul_half(const float* gate, const float* up, __half* out, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        float g = gate[i];
+        out[i] = __float2half(g / (1.0f + expf(-g)) * up[i]);
+    }
+}
+
+extern "C" __global__ void bf16_to_half(const unsigned short* in, __half* out, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        out[i] = __float2half(__uint_as_float(((unsigned int) in[i]) << 16));
+}
+
+extern "C" __global__ void f32_to_half(const float* in, __half* out, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        out[i] = __float2half(in[i]);
+}
