@@ -43,7 +43,10 @@ import static org.bytedeco.cuda.global.cudart.cudaGetDeviceCount;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceProperties;
 import static org.bytedeco.cuda.global.cudart.cudaMalloc;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
+import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToDevice;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
+import static org.bytedeco.cuda.global.cudart.cudaMemset;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
 import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcCompileProgram;
@@ -64,6 +67,7 @@ public final class CudaDevice implements AutoCloseable {
     private final String name;
     private final String arch;
     private final long memoryBytes;
+    private final int multiprocessors;
     private final cublasContext blas = new cublasContext();
     private final Map<String, CUfunc_st> functions = new HashMap<>();
     private final CUmod_st module = new CUmod_st();
@@ -81,6 +85,7 @@ public final class CudaDevice implements AutoCloseable {
         this.name = p.name().getString();
         this.arch = "sm_" + p.major() + p.minor();
         this.memoryBytes = p.totalGlobalMem();
+        this.multiprocessors = p.multiProcessorCount();
         // Driver-API calls below need the primary context started.
         check(cudaFree(null), "cudaFree(null)");
         byte[] cubin = compile(kernelSource(), arch);
@@ -103,6 +108,41 @@ public final class CudaDevice implements AutoCloseable {
 
     public long memoryBytes() {
         return memoryBytes;
+    }
+
+    int multiprocessors() {
+        return multiprocessors;
+    }
+
+    /** Device memory in use now, by every process (total minus free). */
+    public long usedBytes() {
+        SizeTPointer free = new SizeTPointer(1);
+        SizeTPointer total = new SizeTPointer(1);
+        check(cudaMemGetInfo(free, total), "cudaMemGetInfo");
+        return total.get() - free.get();
+    }
+
+    /** Device-to-device copy bandwidth in bytes/s, counting bytes read and written: the decode roofline. */
+    public double copyBandwidth(long bytes, int iterations) {
+        Pointer a = alloc(bytes);
+        Pointer b = alloc(bytes);
+        try {
+            check(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy D2D");
+            synchronize();
+            long start = System.nanoTime();
+            for (int i = 0; i < iterations; i++) {
+                check(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy D2D");
+            }
+            synchronize();
+            return 2.0 * bytes * iterations / ((System.nanoTime() - start) / 1e9);
+        } finally {
+            free(a);
+            free(b);
+        }
+    }
+
+    void zero(Pointer p, long bytes) {
+        check(cudaMemset(p, 0, bytes), "cudaMemset");
     }
 
     /** The kernels' CUDA C source, shipped as a resource beside this class. */
@@ -221,6 +261,10 @@ public final class CudaDevice implements AutoCloseable {
 
     /** Launches a kernel of the resource; arguments are device pointers, ints, longs or floats. */
     void launch(String kernel, int gridX, int gridY, int block, Object... args) {
+        launch(kernel, new int[] {gridX, gridY, 1}, block, args);
+    }
+
+    void launch(String kernel, int[] grid, int block, Object... args) {
         CUfunc_st f = functions.computeIfAbsent(kernel, k -> {
             CUfunc_st fn = new CUfunc_st();
             check(cuModuleGetFunction(fn, module, k), "cuModuleGetFunction(" + k + ")");
@@ -236,7 +280,7 @@ public final class CudaDevice implements AutoCloseable {
                 default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
             });
         }
-        check(cuLaunchKernel(f, gridX, gridY, 1, block, 1, 1, 0, null, params, null), "cuLaunchKernel(" + kernel + ")");
+        check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, null, params, null), "cuLaunchKernel(" + kernel + ")");
     }
 
     @Override

@@ -22,6 +22,8 @@ public final class CudaKvCache implements KvCache {
         this.capacity = capacity;
         this.bytes = 2L * 2 * layers * kvDim * capacity;
         this.memory = device.alloc(bytes);
+        // Unwritten positions are never read, but zeros keep a benchmark's unfilled caches finite.
+        device.zero(memory, bytes);
     }
 
     long address() {
@@ -48,6 +50,14 @@ public final class CudaKvCache implements KvCache {
     @Override
     public void attend(int layer, int head, float[] query, int queryOff, int position, float[] out, int outOff) {
         throw new UnsupportedOperationException("a GPU cache is read by CudaLlamaModel's kernels, not from host queries");
+    }
+
+    /** Claims {@code count} more positions without writing them: decode benchmarks at long contexts skip prefill. */
+    public void extendUnwritten(int count) {
+        if (length + count > capacity) {
+            throw new IllegalArgumentException("cannot extend " + length + " tokens by " + count + " past capacity " + capacity);
+        }
+        length += count;
     }
 
     @Override

@@ -32,42 +32,56 @@ public final class CudaLlamaModel implements Decoder {
     private final Pointer invFreq;
     private final Layer[] layers;
     private Scratch scratch;
+    private Pointer partial;
+    private long partialBytes;
 
     private record Layer(Pointer inputNorm, Pointer q, Pointer k, Pointer v, Pointer qBias, Pointer kBias,
                          Pointer vBias, Pointer o, Pointer postNorm, Pointer gate, Pointer up, Pointer down) {
     }
 
-    private CudaLlamaModel(CudaDevice device, Path dir, ModelConfig c, Checkpoint ckpt) {
+    /** Where the weights come from: a checkpoint, or random values made on the GPU. */
+    private interface Weights {
+        Pointer matrix(String name, int rows, int cols);
+
+        Pointer vector(String name, int n);
+
+        /** Null where the model has no such bias. */
+        Pointer bias(String name, int n);
+
+        boolean has(String name);
+    }
+
+    private CudaLlamaModel(CudaDevice device, Path dir, ModelConfig c, Weights ws) {
         this.device = device;
         this.config = c;
         int h = c.hiddenSize();
-        this.embedding = matrix(ckpt.require("model.embed_tokens.weight", c.vocabSize(), h));
+        this.embedding = ws.matrix("model.embed_tokens.weight", c.vocabSize(), h);
         if (c.tieWordEmbeddings()) {
             this.lmHead = embedding;
-        } else if (ckpt.find("lm_head.weight").isPresent()) {
-            this.lmHead = matrix(ckpt.require("lm_head.weight", c.vocabSize(), h));
+        } else if (ws.has("lm_head.weight")) {
+            this.lmHead = ws.matrix("lm_head.weight", c.vocabSize(), h);
         } else {
             throw new CheckpointException(dir.resolve("config.json"), "tie_word_embeddings",
                     "is false but the checkpoint has no lm_head.weight");
         }
-        this.finalNorm = vector(ckpt.require("model.norm.weight", h));
+        this.finalNorm = ws.vector("model.norm.weight", h);
         this.invFreq = device.upload(Rope.inverseFrequencies(c.rope(), c.headDim()));
         this.layers = new Layer[c.numLayers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "model.layers." + l + ".";
             layers[l] = new Layer(
-                    vector(ckpt.require(p + "input_layernorm.weight", h)),
-                    matrix(ckpt.require(p + "self_attn.q_proj.weight", c.qDim(), h)),
-                    matrix(ckpt.require(p + "self_attn.k_proj.weight", c.kvDim(), h)),
-                    matrix(ckpt.require(p + "self_attn.v_proj.weight", c.kvDim(), h)),
-                    bias(ckpt, p + "self_attn.q_proj.bias", c.qDim()),
-                    bias(ckpt, p + "self_attn.k_proj.bias", c.kvDim()),
-                    bias(ckpt, p + "self_attn.v_proj.bias", c.kvDim()),
-                    matrix(ckpt.require(p + "self_attn.o_proj.weight", h, c.qDim())),
-                    vector(ckpt.require(p + "post_attention_layernorm.weight", h)),
-                    matrix(ckpt.require(p + "mlp.gate_proj.weight", c.intermediateSize(), h)),
-                    matrix(ckpt.require(p + "mlp.up_proj.weight", c.intermediateSize(), h)),
-                    matrix(ckpt.require(p + "mlp.down_proj.weight", h, c.intermediateSize())));
+                    ws.vector(p + "input_layernorm.weight", h),
+                    ws.matrix(p + "self_attn.q_proj.weight", c.qDim(), h),
+                    ws.matrix(p + "self_attn.k_proj.weight", c.kvDim(), h),
+                    ws.matrix(p + "self_attn.v_proj.weight", c.kvDim(), h),
+                    ws.bias(p + "self_attn.q_proj.bias", c.qDim()),
+                    ws.bias(p + "self_attn.k_proj.bias", c.kvDim()),
+                    ws.bias(p + "self_attn.v_proj.bias", c.kvDim()),
+                    ws.matrix(p + "self_attn.o_proj.weight", h, c.qDim()),
+                    ws.vector(p + "post_attention_layernorm.weight", h),
+                    ws.matrix(p + "mlp.gate_proj.weight", c.intermediateSize(), h),
+                    ws.matrix(p + "mlp.up_proj.weight", c.intermediateSize(), h),
+                    ws.matrix(p + "mlp.down_proj.weight", h, c.intermediateSize()));
         }
         if (c.headDim() % 32 != 0 || c.headDim() > 256 || c.numHeads() % c.numKvHeads() != 0) {
             throw new IllegalArgumentException("the CUDA attention kernel needs head_dim a multiple of 32 up to 256, got "
@@ -80,8 +94,63 @@ public final class CudaLlamaModel implements Decoder {
     public static CudaLlamaModel load(CudaDevice device, Path dir) {
         ModelConfig config = ModelConfig.load(dir);
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
-            return new CudaLlamaModel(device, dir, config, ckpt);
+            return new CudaLlamaModel(device, dir, config, new Weights() {
+                @Override
+                public Pointer matrix(String name, int rows, int cols) {
+                    return upload(device, ckpt.require(name, rows, cols));
+                }
+
+                @Override
+                public Pointer vector(String name, int n) {
+                    return uploadVector(device, ckpt.require(name, n));
+                }
+
+                @Override
+                public Pointer bias(String name, int n) {
+                    return ckpt.find(name).map(t -> vector(name, n)).orElse(null);
+                }
+
+                @Override
+                public boolean has(String name) {
+                    return ckpt.find(name).isPresent();
+                }
+            });
         }
+    }
+
+    /**
+     * A model of {@code config}'s shapes with random fp16 weights made on the GPU (uniform, small enough
+     * that activations stay finite) and unit norms: decode speed does not depend on the values, and
+     * weights of real sizes cannot travel to the GPU host.
+     */
+    public static CudaLlamaModel random(CudaDevice device, ModelConfig config, int seed) {
+        int[] next = {seed};
+        return new CudaLlamaModel(device, Path.of("random"), config, new Weights() {
+            @Override
+            public Pointer matrix(String name, int rows, int cols) {
+                long n = (long) rows * cols;
+                Pointer p = device.alloc(2 * n);
+                device.launch("fill_random", blocks(n), 1, THREADS, p, n, next[0]++, (float) (1 / Math.sqrt(cols)));
+                return p;
+            }
+
+            @Override
+            public Pointer vector(String name, int n) {
+                float[] ones = new float[n];
+                java.util.Arrays.fill(ones, 1f);
+                return device.upload(ones);
+            }
+
+            @Override
+            public Pointer bias(String name, int n) {
+                return null;
+            }
+
+            @Override
+            public boolean has(String name) {
+                return true;
+            }
+        });
     }
 
     @Override
@@ -102,7 +171,7 @@ public final class CudaLlamaModel implements Decoder {
     }
 
     /** Weights go up as fp16 whatever the checkpoint's type: the GEMMs take fp16 on both sides. */
-    private Pointer matrix(Tensor t) {
+    private static Pointer upload(CudaDevice device, Tensor t) {
         long n = t.elements();
         Pointer out = device.alloc(2 * n);
         BytePointer host = new BytePointer(t.data().asByteBuffer());
@@ -118,14 +187,10 @@ public final class CudaLlamaModel implements Decoder {
         return out;
     }
 
-    private Pointer vector(Tensor t) {
+    private static Pointer uploadVector(CudaDevice device, Tensor t) {
         float[] v = new float[(int) t.elements()];
         new WeightMatrix(t.data(), t.dtype(), 1, v.length).rowsToFloat(0, 1, v, 0);
         return device.upload(v);
-    }
-
-    private Pointer bias(Checkpoint ckpt, String name, int n) {
-        return ckpt.find(name).map(t -> vector(ckpt.require(name, n))).orElse(null);
     }
 
     private static int blocks(long n) {
@@ -211,6 +276,10 @@ public final class CudaLlamaModel implements Decoder {
                 }
             }
         }
+        int maxLength = 0;
+        for (int p : pos) {
+            maxLength = Math.max(maxLength, p + 1);
+        }
         Scratch b = scratch(total, rows);
         device.uploadInts(b.ids, ids);
         device.uploadInts(b.pos, pos);
@@ -229,7 +298,7 @@ public final class CudaLlamaModel implements Decoder {
             project(w.k(), w.kBias(), b.xn, b.k, c.kvDim(), h, total);
             project(w.v(), w.vBias(), b.xn, b.v, c.kvDim(), h, total);
             device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, capacity, heads, kvHeads, d);
-            device.launch("attend_f16", total, heads, 128, b.q, b.pos, b.cache, l, capacity, heads, kvHeads, d, b.attn);
+            attend(b, total, l, capacity, maxLength);
             device.gemm(w.o(), b.attn, b.proj, h, c.qDim(), total);
             device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
             device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.postNorm(), b.xn, h, eps);
@@ -255,6 +324,32 @@ public final class CudaLlamaModel implements Decoder {
             r += n;
         }
         return out;
+    }
+
+    /**
+     * Splits long contexts into chunks when (tokens x heads) alone would leave most multiprocessors idle
+     * (decode at small batch), then merges the chunks.
+     */
+    private void attend(Scratch b, int total, int layer, int capacity, int maxLength) {
+        ModelConfig c = config;
+        int heads = c.numHeads();
+        int d = c.headDim();
+        long pairs = (long) total * heads;
+        int splits = (int) Math.max(1, Math.min((maxLength + 255) / 256, (8L * device.multiprocessors() + pairs - 1) / pairs));
+        int chunk = (maxLength + splits - 1) / splits;
+        long need = 4 * pairs * splits * (d + 2);
+        if (splits > 1 && need > partialBytes) {
+            if (partial != null) {
+                device.free(partial);
+            }
+            partial = device.alloc(need);
+            partialBytes = need;
+        }
+        device.launch("attend_f16", new int[] {total, heads, splits}, 128, b.q, b.pos, b.cache, layer, capacity, heads,
+                c.numKvHeads(), d, chunk, splits > 1 ? partial : b.attn, b.attn);
+        if (splits > 1) {
+            device.launch("attend_combine", total, heads, d, partial, splits, heads, d, b.attn);
+        }
     }
 
     private void project(Pointer w, Pointer bias, Pointer in, Pointer out, int rows, int cols, int tokens) {

@@ -90,14 +90,16 @@ extern "C" __global__ void rope_store(float* q, float* k, const float* v, const 
     }
 }
 
-// Attention of one (token, head) over positions [0, pos] of its sequence's fp16 cache. Each warp
-// takes every WARPS-th position with an online softmax; lanes hold d/32 dimensions each; the warps'
-// partial results merge at the end. Output fp16 for the o-projection.
+// Attention of one (token, head) over its chunk z of positions [0, pos] of its sequence's fp16 cache
+// (flash-decoding: long contexts split over blockIdx.z so a small batch still fills the GPU). Each
+// warp takes every WARPS-th position of the chunk with an online softmax; lanes hold d/32
+// dimensions each. One chunk: the normalized output, fp16. Several: the chunk's max, sum and
+// unnormalized output go to `partial` for attend_combine.
 #define WARPS 4
 #define MAXD 8
 extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsigned long long* cache, int layer,
-                                      int cap, int heads, int kv_heads, int d, __half* out) {
-    int t = blockIdx.x, head = blockIdx.y, kvh = head / (heads / kv_heads);
+                                      int cap, int heads, int kv_heads, int d, int chunk, float* partial, __half* out) {
+    int t = blockIdx.x, head = blockIdx.y, z = blockIdx.z, kvh = head / (heads / kv_heads);
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, per = d / 32;
     const float* qh = q + ((size_t) t * heads + head) * d;
     const __half* base = (const __half*) cache[t] + (size_t) layer * 2 * kv_heads * cap * d;
@@ -107,8 +109,8 @@ extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsi
     float qr[MAXD], acc[MAXD];
     for (int i = 0; i < per; i++) { qr[i] = qh[lane * per + i]; acc[i] = 0; }
     float m = NEG_INF, l = 0;
-    int last = pos[t];
-    for (int j = warp; j <= last; j += WARPS) {
+    int last = min(pos[t], z * chunk + chunk - 1);
+    for (int j = z * chunk + warp; j <= last; j += WARPS) {
         const __half* kr = kc + (size_t) j * d + lane * per;
         float s = 0;
         for (int i = 0; i < per; i++) s += qr[i] * __half2float(kr[i]);
@@ -126,7 +128,7 @@ extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsi
     __syncthreads();
     if (warp == 0) {
         float mx = NEG_INF;
-        for (int w = 0; w < WARPS; w++) mx = fmaxf(mx, sm[w]);
+        for (int w = 0; w < WARPS; w++) if (sl[w] > 0) mx = fmaxf(mx, sm[w]);
         float tot = 0;
         float o[MAXD];
         for (int i = 0; i < per; i++) o[i] = 0;
@@ -136,8 +138,40 @@ extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsi
             tot += sl[w] * f;
             for (int i = 0; i < per; i++) o[i] += sacc[w][lane * per + i] * f;
         }
-        __half* dst = out + ((size_t) t * heads + head) * d + lane * per;
-        for (int i = 0; i < per; i++) dst[i] = __float2half(o[i] / tot);
+        if (gridDim.z == 1) {
+            __half* dst = out + ((size_t) t * heads + head) * d + lane * per;
+            for (int i = 0; i < per; i++) dst[i] = __float2half(o[i] / tot);
+        } else {
+            float* p = partial + (((size_t) t * heads + head) * gridDim.z + z) * (d + 2);
+            if (lane == 0) { p[0] = mx; p[1] = tot; }
+            for (int i = 0; i < per; i++) p[2 + lane * per + i] = o[i];
+        }
+    }
+}
+
+// Merges attend_f16's chunks of one (token, head): block of d threads, one output dimension each.
+extern "C" __global__ void attend_combine(const float* partial, int splits, int heads, int d, __half* out) {
+    int t = blockIdx.x, head = blockIdx.y, i = threadIdx.x;
+    const float* p = partial + ((size_t) t * heads + head) * splits * (d + 2);
+    float mx = NEG_INF;
+    for (int z = 0; z < splits; z++) if (p[z * (d + 2) + 1] > 0) mx = fmaxf(mx, p[z * (d + 2)]);
+    float tot = 0, o = 0;
+    for (int z = 0; z < splits; z++) {
+        const float* c = p + z * (d + 2);
+        if (c[1] == 0) continue;
+        float f = expf(c[0] - mx);
+        tot += c[1] * f;
+        o += c[2 + i] * f;
+    }
+    out[((size_t) t * heads + head) * d + i] = __float2half(o / tot);
+}
+
+// Random weights for benchmarks of real shapes: uniform in [-scale, scale) from a hash of the index.
+extern "C" __global__ void fill_random(__half* out, long long n, unsigned int seed, float scale) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        unsigned int x = (unsigned int) i * 2654435761u ^ seed ^ (unsigned int) (i >> 32) * 40503u;
+        x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu; x ^= x >> 16;
+        out[i] = __float2half(((x >> 8) * (1.0f / 16777216.0f) * 2.0f - 1.0f) * scale);
     }
 }
 
