@@ -19,7 +19,8 @@ import java.util.Set;
  * {@code gpu-bench}: decode throughput of the CUDA backend at Llama-3-8B shapes with random weights
  * made on the GPU, for each context and batch that fits a fixed KV budget. Caches are claimed to the
  * context length without prefill (decode speed does not depend on the cached values). One CSV row per
- * point on stdout; the device's copy bandwidth, the roofline, on stderr and in each row.
+ * point on stdout; the device's copy bandwidth, the roofline, on stderr and in each row. Sampling is
+ * greedy on the GPU ({@link CudaLlamaModel#forwardGreedy}): one id per sequence comes back per step.
  */
 final class GpuBenchCommand {
     private static final String HELP = """
@@ -98,7 +99,7 @@ final class GpuBenchCommand {
                 for (CudaKvCache cache : caches) {
                     decode.add(new LlamaModel.Step(cache, new int[] {random.nextInt(vocab)}, false));
                 }
-                model.forward(decode);
+                model.forwardGreedy(decode);
             }
             double ms = (System.nanoTime() - start) / 1e6 / steps;
             return new double[] {ms, model.device().usedBytes()};

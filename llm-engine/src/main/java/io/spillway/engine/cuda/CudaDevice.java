@@ -244,6 +244,13 @@ public final class CudaDevice implements AutoCloseable {
         host.close();
     }
 
+    void downloadInts(int[] dst, Pointer src, int count) {
+        IntPointer host = new IntPointer(count);
+        check(cudaMemcpy(host, src, 4L * count, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+        host.get(dst, 0, count);
+        host.close();
+    }
+
     void synchronize() {
         check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
     }

@@ -245,6 +245,47 @@ public final class CudaLlamaModel implements Decoder {
 
     @Override
     public synchronized float[][] forward(List<LlamaModel.Step> steps) {
+        int rows = run(steps);
+        int vocab = config.vocabSize();
+        float[] all = new float[rows * vocab];
+        device.download(all, scratch.logits, (long) rows * vocab);
+        commit(steps);
+        float[][] out = new float[steps.size()][];
+        int r = 0;
+        for (int i = 0; i < steps.size(); i++) {
+            int n = steps.get(i).allLogits() ? steps.get(i).tokens().length : 1;
+            out[i] = java.util.Arrays.copyOfRange(all, r * vocab, (r + n) * vocab);
+            r += n;
+        }
+        return out;
+    }
+
+    /**
+     * Like {@link #forward} but samples greedily on the GPU: per step, the argmax of its last token's
+     * logits. Steps must not ask for all logits.
+     */
+    public synchronized int[] forwardGreedy(List<LlamaModel.Step> steps) {
+        for (LlamaModel.Step s : steps) {
+            if (s.allLogits()) {
+                throw new IllegalArgumentException("greedy decoding takes the last token's logits only");
+            }
+        }
+        int rows = run(steps);
+        device.launch("argmax_rows", rows, 1, 1024, scratch.logits, config.vocabSize(), scratch.ids);
+        int[] ids = new int[rows];
+        device.downloadInts(ids, scratch.ids, rows);
+        commit(steps);
+        return ids;
+    }
+
+    private static void commit(List<LlamaModel.Step> steps) {
+        for (LlamaModel.Step s : steps) {
+            s.cache().commit(s.tokens().length);
+        }
+    }
+
+    /** Runs the layers and the LM head; returns the number of logit rows left in the scratch buffer. */
+    private int run(List<LlamaModel.Step> steps) {
         int total = 0;
         int rows = 0;
         for (LlamaModel.Step s : steps) {
@@ -311,19 +352,7 @@ public final class CudaLlamaModel implements Decoder {
         device.launch("rmsnorm_rows_half", rows, 1, THREADS, b.x, b.pickedRows, finalNorm, b.picked, h, eps);
         int vocab = c.vocabSize();
         device.gemm(lmHead, b.picked, b.logits, vocab, h, rows);
-        float[] all = new float[rows * vocab];
-        device.download(all, b.logits, (long) rows * vocab);
-        for (LlamaModel.Step s : steps) {
-            s.cache().commit(s.tokens().length);
-        }
-        float[][] out = new float[steps.size()][];
-        r = 0;
-        for (int i = 0; i < steps.size(); i++) {
-            int n = steps.get(i).allLogits() ? steps.get(i).tokens().length : 1;
-            out[i] = java.util.Arrays.copyOfRange(all, r * vocab, (r + n) * vocab);
-            r += n;
-        }
-        return out;
+        return rows;
     }
 
     /**

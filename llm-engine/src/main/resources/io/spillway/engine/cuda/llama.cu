@@ -202,3 +202,28 @@ extern "C" __global__ void f32_to_half(const float* in, __half* out, long long n
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
         out[i] = __float2half(in[i]);
 }
+
+// Greedy sampling on the GPU: the index of each row's largest logit (the lowest index on ties),
+// so a decode step copies one int per sequence to the host instead of the vocabulary's logits.
+extern "C" __global__ void argmax_rows(const float* logits, int vocab, int* out) {
+    const float* row = logits + (size_t) blockIdx.x * vocab;
+    float best = NEG_INF;
+    int at = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        if (row[i] > best) { best = row[i]; at = i; }
+    }
+    __shared__ float sv[1024];
+    __shared__ int si[1024];
+    sv[threadIdx.x] = best;
+    si[threadIdx.x] = at;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            float v = sv[threadIdx.x + s];
+            int j = si[threadIdx.x + s];
+            if (v > sv[threadIdx.x] || (v == sv[threadIdx.x] && j < si[threadIdx.x])) { sv[threadIdx.x] = v; si[threadIdx.x] = j; }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) out[blockIdx.x] = si[0];
+}

@@ -51,6 +51,19 @@ class CudaLlamaModelTest {
     }
 
     @Test
+    void greedySamplingOnTheGpuPicksTheLogitsArgmax() {
+        int[] ids = TinyLlama.ints(TinyLlama.reference().get("prompts").get(1).get("input_ids"));
+        try (KvCache a = gpu.newCache(256); KvCache b = gpu.newCache(256)) {
+            float[] logits = gpu.forward(List.of(new LlamaModel.Step(a, ids, false)))[0];
+            int best = 0;
+            for (int i = 1; i < logits.length; i++) {
+                best = logits[i] > logits[best] ? i : best;
+            }
+            assertThat(gpu.forwardGreedy(List.of(new LlamaModel.Step(b, ids, false)))).containsExactly(best);
+        }
+    }
+
+    @Test
     void cpuCachesAreRefused() {
         try (KvCache c = cpu.newCache(DenseKvCache.Precision.F16)) {
             assertThatThrownBy(() -> gpu.forward(List.of(new LlamaModel.Step(c, new int[] {1}, false))))
