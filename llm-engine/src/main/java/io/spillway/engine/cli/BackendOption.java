@@ -67,7 +67,7 @@ final class BackendOption {
         if (device.isPresent()) {
             err.println(command + ": backend cpu: --kv " + a.string("kv", "") + " runs on the CPU only");
             device.get().close();
-        } else {
+        } else if (kind == Kind.AUTO) {
             err.println(command + ": backend cpu");
         }
         LlamaModel model = LlamaModel.load(modelDir);

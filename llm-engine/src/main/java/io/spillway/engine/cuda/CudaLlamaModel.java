@@ -83,9 +83,9 @@ public final class CudaLlamaModel implements Decoder {
                     ws.matrix(p + "mlp.up_proj.weight", c.intermediateSize(), h),
                     ws.matrix(p + "mlp.down_proj.weight", h, c.intermediateSize()));
         }
-        if (c.headDim() % 32 != 0 || c.headDim() > 256 || c.numHeads() % c.numKvHeads() != 0) {
-            throw new IllegalArgumentException("the CUDA attention kernel needs head_dim a multiple of 32 up to 256, got "
-                    + c.headDim());
+        if (c.headDim() % 32 != 0 || c.headDim() > 128 || c.numHeads() / c.numKvHeads() > 8) {
+            throw new IllegalArgumentException("the CUDA attention kernel needs head_dim a multiple of 32 up to 128 and at most"
+                    + " 8 query heads per KV head, got head_dim " + c.headDim() + ", " + c.numHeads() / c.numKvHeads());
         }
         device.synchronize();
     }
@@ -356,17 +356,17 @@ public final class CudaLlamaModel implements Decoder {
     }
 
     /**
-     * Splits long contexts into chunks when (tokens x heads) alone would leave most multiprocessors idle
+     * Splits long contexts into chunks when (tokens x KV heads) alone would leave most multiprocessors idle
      * (decode at small batch), then merges the chunks.
      */
     private void attend(Scratch b, int total, int layer, int capacity, int maxLength) {
         ModelConfig c = config;
         int heads = c.numHeads();
         int d = c.headDim();
-        long pairs = (long) total * heads;
-        int splits = (int) Math.max(1, Math.min((maxLength + 255) / 256, (8L * device.multiprocessors() + pairs - 1) / pairs));
+        long groups = (long) total * c.numKvHeads();
+        int splits = (int) Math.max(1, Math.min((maxLength + 255) / 256, (8L * device.multiprocessors() + groups - 1) / groups));
         int chunk = (maxLength + splits - 1) / splits;
-        long need = 4 * pairs * splits * (d + 2);
+        long need = 4L * total * heads * splits * (d + 2);
         if (splits > 1 && need > partialBytes) {
             if (partial != null) {
                 device.free(partial);
@@ -374,7 +374,7 @@ public final class CudaLlamaModel implements Decoder {
             partial = device.alloc(need);
             partialBytes = need;
         }
-        device.launch("attend_f16", new int[] {total, heads, splits}, 128, b.q, b.pos, b.cache, layer, capacity, heads,
+        device.launch("attend_f16", new int[] {total, c.numKvHeads(), splits}, 128, b.q, b.pos, b.cache, layer, capacity, heads,
                 c.numKvHeads(), d, chunk, splits > 1 ? partial : b.attn, b.attn);
         if (splits > 1) {
             device.launch("attend_combine", total, heads, d, partial, splits, heads, d, b.attn);

@@ -90,54 +90,83 @@ extern "C" __global__ void rope_store(float* q, float* k, const float* v, const 
     }
 }
 
-// Attention of one (token, head) over its chunk z of positions [0, pos] of its sequence's fp16 cache
-// (flash-decoding: long contexts split over blockIdx.z so a small batch still fills the GPU). Each
-// warp takes every WARPS-th position of the chunk with an online softmax; lanes hold d/32
-// dimensions each. One chunk: the normalized output, fp16. Several: the chunk's max, sum and
+// Attention of one token's query-head group (the heads sharing KV head blockIdx.y) over chunk z of
+// positions [0, pos] of its sequence's fp16 cache: each K and V row is read once for the whole group
+// (GQA), and long contexts split over blockIdx.z so a small batch still fills the GPU (flash-decoding).
+// Each warp takes every WARPS-th position of the chunk with an online softmax per head; lanes hold
+// d/32 dimensions each. One chunk: the normalized output, fp16. Several: each chunk's max, sum and
 // unnormalized output go to `partial` for attend_combine.
 #define WARPS 4
-#define MAXD 8
+#define MAXD 4
+#define MAXG 8
 extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsigned long long* cache, int layer,
                                       int cap, int heads, int kv_heads, int d, int chunk, float* partial, __half* out) {
-    int t = blockIdx.x, head = blockIdx.y, z = blockIdx.z, kvh = head / (heads / kv_heads);
+    int t = blockIdx.x, kvh = blockIdx.y, z = blockIdx.z, g = heads / kv_heads;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, per = d / 32;
-    const float* qh = q + ((size_t) t * heads + head) * d;
     const __half* base = (const __half*) cache[t] + (size_t) layer * 2 * kv_heads * cap * d;
     const __half* kc = base + (size_t) kvh * cap * d;
     const __half* vc = base + (size_t) kv_heads * cap * d + (size_t) kvh * cap * d;
     float scale = rsqrtf((float) d);
-    float qr[MAXD], acc[MAXD];
-    for (int i = 0; i < per; i++) { qr[i] = qh[lane * per + i]; acc[i] = 0; }
-    float m = NEG_INF, l = 0;
+    float qr[MAXG][MAXD], acc[MAXG][MAXD], m[MAXG], l[MAXG];
+#pragma unroll
+    for (int h = 0; h < MAXG; h++) {
+        m[h] = NEG_INF;
+        l[h] = 0;
+#pragma unroll
+        for (int i = 0; i < MAXD; i++) {
+            acc[h][i] = 0;
+            qr[h][i] = (h < g && i < per) ? q[((size_t) t * heads + kvh * g + h) * d + lane * per + i] * scale : 0;
+        }
+    }
     int last = min(pos[t], z * chunk + chunk - 1);
     for (int j = z * chunk + warp; j <= last; j += WARPS) {
         const __half* kr = kc + (size_t) j * d + lane * per;
-        float s = 0;
-        for (int i = 0; i < per; i++) s += qr[i] * __half2float(kr[i]);
-        for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
-        s *= scale;
-        float mn = fmaxf(m, s), corr = expf(m - mn), e = expf(s - mn);
         const __half* vr = vc + (size_t) j * d + lane * per;
-        for (int i = 0; i < per; i++) acc[i] = acc[i] * corr + e * __half2float(vr[i]);
-        l = l * corr + e;
-        m = mn;
-    }
-    __shared__ float sm[WARPS], sl[WARPS], sacc[WARPS][32 * MAXD];
-    if (lane == 0) { sm[warp] = m; sl[warp] = l; }
-    for (int i = 0; i < per; i++) sacc[warp][lane * per + i] = acc[i];
-    __syncthreads();
-    if (warp == 0) {
-        float mx = NEG_INF;
-        for (int w = 0; w < WARPS; w++) if (sl[w] > 0) mx = fmaxf(mx, sm[w]);
-        float tot = 0;
-        float o[MAXD];
-        for (int i = 0; i < per; i++) o[i] = 0;
-        for (int w = 0; w < WARPS; w++) {
-            if (sl[w] == 0) continue;
-            float f = expf(sm[w] - mx);
-            tot += sl[w] * f;
-            for (int i = 0; i < per; i++) o[i] += sacc[w][lane * per + i] * f;
+        float kf[MAXD], vf[MAXD];
+#pragma unroll
+        for (int i = 0; i < MAXD; i++) {
+            kf[i] = i < per ? __half2float(kr[i]) : 0;
+            vf[i] = i < per ? __half2float(vr[i]) : 0;
         }
+#pragma unroll
+        for (int h = 0; h < MAXG; h++) {
+            if (h < g) {
+                float s = 0;
+#pragma unroll
+                for (int i = 0; i < MAXD; i++) s += qr[h][i] * kf[i];
+                for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+                float mn = fmaxf(m[h], s), corr = expf(m[h] - mn), e = expf(s - mn);
+#pragma unroll
+                for (int i = 0; i < MAXD; i++) acc[h][i] = acc[h][i] * corr + e * vf[i];
+                l[h] = l[h] * corr + e;
+                m[h] = mn;
+            }
+        }
+    }
+    __shared__ float sm[WARPS][MAXG], sl[WARPS][MAXG], sacc[WARPS][MAXG][32 * MAXD];
+#pragma unroll
+    for (int h = 0; h < MAXG; h++) {
+        if (h < g) {
+            if (lane == 0) { sm[warp][h] = m[h]; sl[warp][h] = l[h]; }
+#pragma unroll
+            for (int i = 0; i < MAXD; i++) if (i < per) sacc[warp][h][lane * per + i] = acc[h][i];
+        }
+    }
+    __syncthreads();
+    for (int h = warp; h < g; h += WARPS) {
+        float mx = NEG_INF;
+        for (int w = 0; w < WARPS; w++) if (sl[w][h] > 0) mx = fmaxf(mx, sm[w][h]);
+        float tot = 0, o[MAXD];
+#pragma unroll
+        for (int i = 0; i < MAXD; i++) o[i] = 0;
+        for (int w = 0; w < WARPS; w++) {
+            if (sl[w][h] == 0) continue;
+            float f = expf(sm[w][h] - mx);
+            tot += sl[w][h] * f;
+#pragma unroll
+            for (int i = 0; i < MAXD; i++) if (i < per) o[i] += sacc[w][h][lane * per + i] * f;
+        }
+        int head = kvh * g + h;
         if (gridDim.z == 1) {
             __half* dst = out + ((size_t) t * heads + head) * d + lane * per;
             for (int i = 0; i < per; i++) dst[i] = __float2half(o[i] / tot);
