@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Packs a small Java 25 runtime plus the engine's jars into gpu/ (git-ignored) for the GPU machine,
 # which has no Java and takes at most 64 MiB with the repository. Only what the engine's eval and
-# bench commands load goes: no chat templates (Jinjava and its dependencies stay behind).
+# bench commands load goes: no chat templates (Jinjava and its dependencies stay behind); the
+# CUDA backend's JavaCPP jars (linux-x86_64 natives, about 7 MB) and the transformers peer script do.
 # Usage: bench/make-jre.sh   (after bin/spillway build)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -15,5 +16,6 @@ strip --strip-unneeded "$tmp/jre/lib/server/libjvm.so" || true
 mkdir -p "$out/lib"
 tar -C "$tmp" -cJf "$out/jre.tar.xz" jre
 rm -f "$out"/lib/*.jar
-cp "$root/llm-engine/target/llm-engine.jar" "$root"/llm-engine/target/lib/{kv-quant,jackson-}*.jar "$out/lib/"
+cp "$root/llm-engine/target/llm-engine.jar" "$root"/llm-engine/target/lib/{kv-quant,jackson-,javacpp-,cuda-}*.jar "$out/lib/"
+cp "$root/bench/hf-decode-bench.py" "$root/bench/plot-decode.py" "$out/"
 du -sh "$out/jre.tar.xz" "$out/lib"

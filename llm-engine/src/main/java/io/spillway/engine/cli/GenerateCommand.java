@@ -8,7 +8,7 @@ import io.spillway.engine.generate.FinishReason;
 import io.spillway.engine.generate.GenerationListener;
 import io.spillway.engine.generate.GenerationRequest;
 import io.spillway.engine.model.Json;
-import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.sampling.GenerationConfig;
 import io.spillway.engine.sampling.SamplingParams;
 import io.spillway.engine.tokenizer.Tokenizer;
@@ -40,28 +40,31 @@ final class GenerateCommand {
               --seed N                 random seed for sampling (default 0)
               --stop TEXT              stop before this text; repeatable
               %s
-            """.formatted(KvOption.HELP);
+              %s
+            """.formatted(KvOption.HELP, BackendOption.HELP);
 
     int run(String[] argv, PrintStream out, PrintStream err) {
         Args a = Args.parse("generate", argv, 0, Set.of("model", "prompt", "chat", "system", "messages", "max-tokens",
-                "temperature", "top-k", "top-p", "min-p", "repetition-penalty", "seed", "stop", "kv", "kv-mode"), Set.of("help"));
+                "temperature", "top-k", "top-p", "min-p", "repetition-penalty", "seed", "stop", "kv", "kv-mode", "backend"), Set.of("help"));
         if (a.has("help")) {
             out.print(HELP);
             return 0;
         }
         KvOption.check("generate", a);
+        BackendOption.check("generate", a);
         int inputs = (a.has("prompt") ? 1 : 0) + (a.has("chat") ? 1 : 0) + (a.has("messages") ? 1 : 0);
         if (inputs != 1) {
             throw new UsageException("generate: give exactly one of --prompt, --chat or --messages\n" + HELP);
         }
         Path modelDir = a.path("model", SpillwayCli.defaultModel());
-        try (LlamaModel model = LlamaModel.load(modelDir)) {
+        BackendOption.Loaded loaded = BackendOption.load("generate", a, modelDir, Integer.MAX_VALUE, err);
+        try (Decoder model = loaded.model()) {
             Tokenizer tokenizer = Tokenizer.load(modelDir);
             GenerationConfig gen = GenerationConfig.load(modelDir);
             int[] prompt = a.has("prompt") ? tokenizer.encode(a.string("prompt", ""), true)
                     : tokenizer.encode(chatTemplate(modelDir).render(messages(a), true), false);
             SamplingParams params = sampling(a, gen);
-            var batcher = new ContinuousBatcher(model, tokenizer, KvOption.parse("generate", a, model), 1, 512);
+            var batcher = new ContinuousBatcher(model, tokenizer, loaded.caches(), 1, 512);
             long start = System.nanoTime();
             FinishReason[] reason = new FinishReason[1];
             GenerationListener.Usage[] usage = new GenerationListener.Usage[1];

@@ -2,8 +2,7 @@ package io.spillway.engine.cli;
 
 import io.spillway.engine.eval.Documents;
 import io.spillway.engine.eval.Perplexity;
-import io.spillway.engine.kv.KvCacheFactory;
-import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.tokenizer.Tokenizer;
 
 import java.io.PrintStream;
@@ -20,21 +19,25 @@ final class PplCommand {
               --batch N           windows per forward pass (default 1; 16 when fed token by token)
               --limit N           only the first N windows (quick checks)
               %s
-            """.formatted(KvOption.HELP);
+              %s
+            """.formatted(KvOption.HELP, BackendOption.HELP);
 
     int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = Args.parse("ppl", argv, 0, Set.of("model", "data", "window", "batch", "limit", "kv", "kv-mode"), Set.of("help"));
+        Args a = Args.parse("ppl", argv, 0, Set.of("model", "data", "window", "batch", "limit", "kv", "kv-mode", "backend"), Set.of("help"));
         if (a.has("help")) {
             out.print(HELP);
             return 0;
         }
         KvOption.check("ppl", a);
+        BackendOption.check("ppl", a);
         if (!a.has("data")) {
             throw new UsageException("ppl: --data FILE is required\n" + HELP);
         }
         Path modelDir = a.path("model", SpillwayCli.defaultModel());
         var docs = Documents.read(a.path("data", null));
-        try (LlamaModel model = LlamaModel.load(modelDir)) {
+        int window = a.integer("window", 512);
+        BackendOption.Loaded loaded = BackendOption.load("ppl", a, modelDir, window, err);
+        try (Decoder model = loaded.model()) {
             Tokenizer tokenizer = Tokenizer.load(modelDir);
             int bos = model.config().bosTokenId();
             int eos = model.config().eosTokenId();
@@ -42,17 +45,16 @@ final class PplCommand {
                 throw new IllegalArgumentException(modelDir.resolve("config.json") + ": bos_token_id and eos_token_id are needed to build the token stream");
             }
             int[] stream = Documents.tokenStream(docs, tokenizer, bos, eos);
-            int window = a.integer("window", 512);
             int limit = a.integer("limit", Integer.MAX_VALUE);
             if (limit < Integer.MAX_VALUE) {
                 stream = java.util.Arrays.copyOf(stream, Math.min(stream.length, limit * window + 1));
             }
-            KvCacheFactory caches = KvOption.parse("ppl", a, model);
-            boolean tokenByToken = !caches.method().equals("fp32") && a.string("kv-mode", "decode").equals("decode");
+            String method = loaded.kv();
+            boolean tokenByToken = !method.equals("fp32") && a.string("kv-mode", "decode").equals("decode");
             err.printf("ppl: %d documents, %d tokens, window %d, kv %s, %s%n", docs.size(), stream.length, window,
-                    caches.method(), tokenByToken ? "one token at a time" : "windows prefilled whole");
+                    method, tokenByToken ? "one token at a time" : "windows prefilled whole");
             ProgressBar bar = new ProgressBar(err, "ppl");
-            var ppl = new Perplexity(model, caches, window, a.integer("batch", tokenByToken ? 16 : 1), tokenByToken);
+            var ppl = new Perplexity(model, loaded.caches(), window, a.integer("batch", tokenByToken ? 16 : 1), tokenByToken);
             Perplexity.Result r = ppl.evaluate(stream, (done, total, nll, n) ->
                     bar.update(done, total, String.format("ppl=%.3f", Math.exp(nll / n))));
             int elements = 2 * model.config().numLayers() * model.config().kvDim();

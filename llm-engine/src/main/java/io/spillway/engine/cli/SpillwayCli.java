@@ -18,7 +18,7 @@ public final class SpillwayCli {
 
     static int run(String[] argv, PrintStream out, PrintStream err) {
         if (argv.length == 0) {
-            err.println("spillway: name a command: generate, ppl, bench, calibrate, spill-bench");
+            err.println("spillway: name a command: generate, ppl, bench, calibrate, spill-bench, reference, gpu-bench");
             return 2;
         }
         String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
@@ -29,7 +29,9 @@ public final class SpillwayCli {
                 case "bench" -> new BenchCommand().run(rest, out, err);
                 case "calibrate" -> new CalibrateCommand().run(rest, out, err);
                 case "spill-bench" -> new SpillBenchCommand().run(rest, out, err);
-                default -> throw new UsageException("unknown command '" + argv[0] + "' (generate, ppl, bench, calibrate, spill-bench)");
+                case "reference" -> new ReferenceCommand().run(rest, out, err);
+                case "gpu-bench" -> new GpuBenchCommand().run(rest, out, err);
+                default -> throw new UsageException("unknown command '" + argv[0] + "' (generate, ppl, bench, calibrate, spill-bench, reference, gpu-bench)");
             };
         } catch (UsageException e) {
             err.println("spillway: " + e.getMessage());

@@ -1,6 +1,7 @@
 package io.spillway.engine.eval;
 
 import io.spillway.engine.kv.KvCache;
+import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.runtime.LlamaModel;
 
 import java.util.ArrayList;
@@ -29,7 +30,7 @@ public final class Perplexity {
     public record Result(double perplexity, long predictedTokens, double nllSum, double kvBytesPerToken) {
     }
 
-    private final LlamaModel model;
+    private final Decoder model;
     private final Supplier<KvCache> caches;
     private final int window;
     private final int batch;
@@ -39,7 +40,7 @@ public final class Perplexity {
      * @param caches makes the cache for each window: the KV method under test
      * @param batch  windows run through the forward pass together
      */
-    public Perplexity(LlamaModel model, Supplier<KvCache> caches, int window, int batch, boolean tokenByToken) {
+    public Perplexity(Decoder model, Supplier<KvCache> caches, int window, int batch, boolean tokenByToken) {
         if (window < 1 || batch < 1) {
             throw new IllegalArgumentException("window and batch must be positive");
         }

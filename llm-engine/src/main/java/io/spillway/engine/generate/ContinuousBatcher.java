@@ -1,6 +1,7 @@
 package io.spillway.engine.generate;
 
 import io.spillway.engine.kv.KvCache;
+import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.sampling.StopMatcher;
 import io.spillway.engine.tokenizer.Tokenizer;
@@ -18,7 +19,7 @@ import java.util.function.Supplier;
  * prompt cannot stall everyone's decoding). Sequences join and leave between steps.
  */
 public final class ContinuousBatcher {
-    private final LlamaModel model;
+    private final Decoder model;
     private final Tokenizer tokenizer;
     private final Supplier<KvCache> caches;
     private final int maxBatch;
@@ -31,7 +32,7 @@ public final class ContinuousBatcher {
      * @param maxBatch      most sequences decoding together
      * @param prefillBudget most prompt tokens prefilled in one step
      */
-    public ContinuousBatcher(LlamaModel model, Tokenizer tokenizer, Supplier<KvCache> caches, int maxBatch, int prefillBudget) {
+    public ContinuousBatcher(Decoder model, Tokenizer tokenizer, Supplier<KvCache> caches, int maxBatch, int prefillBudget) {
         if (maxBatch < 1 || prefillBudget < 1) {
             throw new IllegalArgumentException("maxBatch and prefillBudget must be positive");
         }

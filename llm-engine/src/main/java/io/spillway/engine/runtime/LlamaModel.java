@@ -19,7 +19,7 @@ import java.util.List;
  * memory-mapped checkpoint. One {@link #forward} call runs a batch of sequences of any mix of
  * prefill chunks and single decode tokens: their tokens go through every matmul together.
  */
-public final class LlamaModel implements AutoCloseable {
+public final class LlamaModel implements Decoder {
     private final Path dir;
     private final ModelConfig config;
     private final Checkpoint checkpoint;
@@ -75,6 +75,7 @@ public final class LlamaModel implements AutoCloseable {
         return dir;
     }
 
+    @Override
     public ModelConfig config() {
         return config;
     }
@@ -108,6 +109,7 @@ public final class LlamaModel implements AutoCloseable {
      * Appends each step's tokens to its cache and returns, per step, the logits of its last token
      * ({@code vocab} floats) or of all its tokens ({@code tokens * vocab} floats, token-major).
      */
+    @Override
     public synchronized float[][] forward(List<Step> steps) {
         int total = 0;
         for (Step s : steps) {

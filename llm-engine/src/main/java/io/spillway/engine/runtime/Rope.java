@@ -32,7 +32,7 @@ public final class Rope {
         }
     }
 
-    static float[] inverseFrequencies(RopeConfig c, int headDim) {
+    public static float[] inverseFrequencies(RopeConfig c, int headDim) {
         int half = headDim / 2;
         float[] inv = new float[half];
         for (int i = 0; i < half; i++) {

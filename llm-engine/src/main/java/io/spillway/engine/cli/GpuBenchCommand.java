@@ -1,0 +1,130 @@
+package io.spillway.engine.cli;
+
+import io.spillway.engine.cuda.CudaBackend;
+import io.spillway.engine.cuda.CudaDevice;
+import io.spillway.engine.cuda.CudaKvCache;
+import io.spillway.engine.cuda.CudaLlamaModel;
+import io.spillway.engine.model.ModelConfig;
+import io.spillway.engine.model.RopeConfig;
+import io.spillway.engine.runtime.LlamaModel;
+
+import java.io.PrintStream;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+
+/**
+ * {@code gpu-bench}: decode throughput of the CUDA backend at Llama-3-8B shapes with random weights
+ * made on the GPU, for each context and batch that fits a fixed KV budget. Caches are claimed to the
+ * context length without prefill (decode speed does not depend on the cached values). One CSV row per
+ * point on stdout; the device's copy bandwidth, the roofline, on stderr and in each row. Sampling is
+ * greedy on the GPU ({@link CudaLlamaModel#forwardGreedy}): one id per sequence comes back per step.
+ */
+final class GpuBenchCommand {
+    private static final String HELP = """
+            usage: bin/spillway gpu-bench [options]
+              --contexts LIST     cached tokens per sequence (default 1024,4096,16384,32768)
+              --batches LIST      sequences per step; 'max' = as many as the KV budget holds (default 1,4,16,64,max)
+              --kv-budget-gib G   GPU memory for KV caches (default 40)
+              --steps N           timed decode steps per point (default 16, after 3 warm-up steps)
+            """;
+
+    /** Llama-3-8B's config.json shapes. */
+    static final ModelConfig LLAMA3_8B = new ModelConfig("LlamaForCausalLM", 4096, 14336, 32, 32, 8, 128, 128256, 131072,
+            1e-5, false, RopeConfig.plain(500000), 128000, 128001);
+
+    int run(String[] argv, PrintStream out, PrintStream err) {
+        Args a = Args.parse("gpu-bench", argv, 0, Set.of("contexts", "batches", "kv-budget-gib", "steps"), Set.of("help"));
+        if (a.has("help")) {
+            out.print(HELP);
+            return 0;
+        }
+        int[] contexts = list(a.string("contexts", "1024,4096,16384,32768"), "contexts");
+        String batchSpec = a.string("batches", "1,4,16,64,max");
+        double budgetGib = a.number("kv-budget-gib", 40);
+        int steps = a.integer("steps", 16);
+        if (budgetGib <= 0 || steps < 1) {
+            throw new UsageException("gpu-bench: --kv-budget-gib and --steps must be positive");
+        }
+        CudaDevice device = CudaBackend.tryOpen(msg -> err.println("gpu-bench: " + msg))
+                .orElseThrow(() -> new IllegalStateException("gpu-bench: needs a usable CUDA GPU (see above)"));
+        double copy = device.copyBandwidth(1L << 30, 20);
+        err.printf("gpu-bench: device copy bandwidth %.0f GB/s (read + written)%n", copy / 1e9);
+        ModelConfig c = LLAMA3_8B;
+        try (CudaLlamaModel model = CudaLlamaModel.random(device, c, 1)) {
+            long weightBytes = 2L * ((long) c.numLayers() * ((long) c.hiddenSize() * (c.qDim() + 2L * c.kvDim() + c.qDim())
+                    + 3L * c.hiddenSize() * c.intermediateSize()) + 2L * c.vocabSize() * c.hiddenSize());
+            long kvPerToken = 2L * 2 * c.numLayers() * c.kvDim();
+            out.println("backend,kv,context,batch,max_batch,tokens_per_s,step_ms,gpu_mem_gib,kv_gib,achieved_gb_s,bandwidth_fraction");
+            for (int context : contexts) {
+                int capacity = context + steps + 4;
+                int maxBatch = (int) (budgetGib * (1L << 30) / ((double) capacity * kvPerToken));
+                for (int batch : batches(batchSpec, maxBatch)) {
+                    if (batch > maxBatch || batch < 1) {
+                        continue;
+                    }
+                    double[] r = measure(model, batch, context, capacity, steps);
+                    double ms = r[0];
+                    long bytesRead = weightBytes + (long) batch * context * kvPerToken;
+                    double achieved = bytesRead / (ms / 1e3);
+                    out.printf("cuda,fp16,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.3f%n", context, batch, maxBatch,
+                            batch / (ms / 1e3), ms, r[1] / (double) (1L << 30), (double) batch * capacity * kvPerToken / (1L << 30),
+                            achieved / 1e9, achieved / copy);
+                    out.flush();
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** Milliseconds per decode step and GPU memory in use at the end (bytes). */
+    private static double[] measure(CudaLlamaModel model, int batch, int context, int capacity, int steps) {
+        List<CudaKvCache> caches = new ArrayList<>();
+        Random random = new Random(7);
+        try {
+            for (int i = 0; i < batch; i++) {
+                CudaKvCache cache = model.newCache(capacity);
+                cache.extendUnwritten(context);
+                caches.add(cache);
+            }
+            int vocab = model.config().vocabSize();
+            long start = 0;
+            for (int s = 0; s < steps + 3; s++) {
+                if (s == 3) {
+                    start = System.nanoTime();
+                }
+                List<LlamaModel.Step> decode = new ArrayList<>();
+                for (CudaKvCache cache : caches) {
+                    decode.add(new LlamaModel.Step(cache, new int[] {random.nextInt(vocab)}, false));
+                }
+                model.forwardGreedy(decode);
+            }
+            double ms = (System.nanoTime() - start) / 1e6 / steps;
+            return new double[] {ms, model.device().usedBytes()};
+        } finally {
+            caches.forEach(CudaKvCache::close);
+        }
+    }
+
+    private static int[] batches(String spec, int max) {
+        return Arrays.stream(spec.split(",")).mapToInt(s -> s.strip().equals("max") ? max : parse(s, "batches")).distinct().toArray();
+    }
+
+    private static int[] list(String spec, String option) {
+        return Arrays.stream(spec.split(",")).mapToInt(s -> parse(s, option)).toArray();
+    }
+
+    private static int parse(String s, String option) {
+        try {
+            int v = Integer.parseInt(s.strip());
+            if (v < 1) {
+                throw new NumberFormatException();
+            }
+            return v;
+        } catch (NumberFormatException e) {
+            throw new UsageException("gpu-bench: --" + option + " takes positive integers separated by commas, got '" + s + "'");
+        }
+    }
+}

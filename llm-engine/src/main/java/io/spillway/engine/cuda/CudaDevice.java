@@ -1,0 +1,301 @@
+package io.spillway.engine.cuda;
+
+import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUmod_st;
+import org.bytedeco.cuda.cudart.cudaDeviceProp;
+import org.bytedeco.cuda.nvrtc._nvrtcProgram;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.FloatPointer;
+import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
+import org.bytedeco.javacpp.Pointer;
+import org.bytedeco.javacpp.PointerPointer;
+import org.bytedeco.javacpp.SizeTPointer;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static io.spillway.engine.cuda.CudaException.check;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_GEMM_DEFAULT;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_N;
+import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_T;
+import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
+import static org.bytedeco.cuda.global.cublas.cublasDestroy_v2;
+import static org.bytedeco.cuda.global.cublas.cublasGemmEx;
+import static org.bytedeco.cuda.global.cudart.CUDA_R_16F;
+import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
+import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
+import static org.bytedeco.cuda.global.cudart.cuModuleGetFunction;
+import static org.bytedeco.cuda.global.cudart.cuModuleLoadData;
+import static org.bytedeco.cuda.global.cudart.cudaDeviceSynchronize;
+import static org.bytedeco.cuda.global.cudart.cudaFree;
+import static org.bytedeco.cuda.global.cudart.cudaGetDeviceCount;
+import static org.bytedeco.cuda.global.cudart.cudaGetDeviceProperties;
+import static org.bytedeco.cuda.global.cudart.cudaMalloc;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
+import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToDevice;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
+import static org.bytedeco.cuda.global.cudart.cudaMemset;
+import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
+import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcCompileProgram;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcCreateProgram;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetCUBIN;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetCUBINSize;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLog;
+import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLogSize;
+
+/**
+ * GPU 0 with the engine's kernels loaded: the CUDA C resource compiled by NVRTC for this device's
+ * architecture (cached by source hash and architecture), a cuBLAS handle, and small helpers for
+ * memory, copies, GEMMs and launches.
+ */
+public final class CudaDevice implements AutoCloseable {
+    static final String KERNELS = "llama.cu";
+
+    private final String name;
+    private final String arch;
+    private final long memoryBytes;
+    private final int multiprocessors;
+    private final cublasContext blas = new cublasContext();
+    private final Map<String, CUfunc_st> functions = new HashMap<>();
+    private final CUmod_st module = new CUmod_st();
+    private final List<Pointer> owned = new ArrayList<>();
+
+    private CudaDevice() {
+        int[] count = new int[1];
+        check(cudaGetDeviceCount(count), "cudaGetDeviceCount");
+        if (count[0] == 0) {
+            throw new CudaException("no CUDA device");
+        }
+        check(cudaSetDevice(0), "cudaSetDevice");
+        cudaDeviceProp p = new cudaDeviceProp();
+        check(cudaGetDeviceProperties(p, 0), "cudaGetDeviceProperties");
+        this.name = p.name().getString();
+        this.arch = "sm_" + p.major() + p.minor();
+        this.memoryBytes = p.totalGlobalMem();
+        this.multiprocessors = p.multiProcessorCount();
+        // Driver-API calls below need the primary context started.
+        check(cudaFree(null), "cudaFree(null)");
+        byte[] cubin = compile(kernelSource(), arch);
+        check(cuModuleLoadData(module, new BytePointer(cubin)), "cuModuleLoadData");
+        check(cublasCreate_v2(blas), "cublasCreate");
+    }
+
+    /** Opens device 0; throws {@link CudaException} or a linkage error where CUDA is missing. */
+    public static CudaDevice open() {
+        return new CudaDevice();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public String arch() {
+        return arch;
+    }
+
+    public long memoryBytes() {
+        return memoryBytes;
+    }
+
+    int multiprocessors() {
+        return multiprocessors;
+    }
+
+    /** Device memory in use now, by every process (total minus free). */
+    public long usedBytes() {
+        SizeTPointer free = new SizeTPointer(1);
+        SizeTPointer total = new SizeTPointer(1);
+        check(cudaMemGetInfo(free, total), "cudaMemGetInfo");
+        return total.get() - free.get();
+    }
+
+    /** Device-to-device copy bandwidth in bytes/s, counting bytes read and written: the decode roofline. */
+    public double copyBandwidth(long bytes, int iterations) {
+        Pointer a = alloc(bytes);
+        Pointer b = alloc(bytes);
+        try {
+            check(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy D2D");
+            synchronize();
+            long start = System.nanoTime();
+            for (int i = 0; i < iterations; i++) {
+                check(cudaMemcpy(b, a, bytes, cudaMemcpyDeviceToDevice), "cudaMemcpy D2D");
+            }
+            synchronize();
+            return 2.0 * bytes * iterations / ((System.nanoTime() - start) / 1e9);
+        } finally {
+            free(a);
+            free(b);
+        }
+    }
+
+    void zero(Pointer p, long bytes) {
+        check(cudaMemset(p, 0, bytes), "cudaMemset");
+    }
+
+    /** The kernels' CUDA C source, shipped as a resource beside this class. */
+    static String kernelSource() {
+        try (InputStream in = CudaDevice.class.getResourceAsStream(KERNELS)) {
+            if (in == null) {
+                throw new IllegalStateException("kernel resource " + KERNELS + " is missing from the classpath");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** Where compiled kernels are kept between runs: the source hash and architecture name the file. */
+    static Path cacheFile(String source, String arch) {
+        String dir = System.getProperty("spillway.cuda.cache", System.getProperty("java.io.tmpdir") + "/spillway-cuda");
+        return Path.of(dir, Integer.toHexString(source.hashCode()) + "-" + source.length() + "-" + arch + ".cubin");
+    }
+
+    private static byte[] compile(String source, String arch) {
+        Path cached = cacheFile(source, arch);
+        try {
+            if (Files.isRegularFile(cached)) {
+                return Files.readAllBytes(cached);
+            }
+        } catch (IOException e) {
+            // An unreadable cache only costs a compile.
+        }
+        _nvrtcProgram prog = new _nvrtcProgram();
+        check(nvrtcCreateProgram(prog, new BytePointer(source), new BytePointer(KERNELS), 0, (PointerPointer<?>) null,
+                (PointerPointer<?>) null), "nvrtcCreateProgram");
+        String[] options = {"--gpu-architecture=" + arch, "-default-device", "--std=c++17"};
+        int rc = nvrtcCompileProgram(prog, options.length, new PointerPointer<>(options));
+        if (rc != 0) {
+            SizeTPointer size = new SizeTPointer(1);
+            nvrtcGetProgramLogSize(prog, size);
+            String log = "";
+            if (size.get() > 1) {
+                BytePointer text = new BytePointer(size.get());
+                nvrtcGetProgramLog(prog, text);
+                log = text.getString().replace("\0", "").strip();
+            }
+            throw new CudaException("NVRTC could not compile " + KERNELS + " for " + arch + ": " + log);
+        }
+        SizeTPointer size = new SizeTPointer(1);
+        check(nvrtcGetCUBINSize(prog, size), "nvrtcGetCUBINSize");
+        BytePointer bin = new BytePointer(size.get());
+        check(nvrtcGetCUBIN(prog, bin), "nvrtcGetCUBIN");
+        byte[] cubin = new byte[(int) size.get()];
+        bin.get(cubin);
+        try {
+            Files.createDirectories(cached.getParent());
+            Path tmp = Files.createTempFile(cached.getParent(), "cubin", ".tmp");
+            Files.write(tmp, cubin);
+            Files.move(tmp, cached, java.nio.file.StandardCopyOption.ATOMIC_MOVE, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        } catch (IOException e) {
+            // A read-only cache directory only costs a compile next time.
+        }
+        return cubin;
+    }
+
+    /** Device memory owned by this device object (freed on close). */
+    public Pointer alloc(long bytes) {
+        Pointer p = new Pointer();
+        check(cudaMalloc(p, Math.max(bytes, 1)), "cudaMalloc(" + bytes + ")");
+        owned.add(p);
+        return p;
+    }
+
+    public void free(Pointer p) {
+        if (owned.remove(p)) {
+            check(cudaFree(p), "cudaFree");
+        }
+    }
+
+    void toDevice(Pointer dst, Pointer src, long bytes) {
+        check(cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice), "cudaMemcpy H2D");
+    }
+
+    public Pointer upload(float[] a) {
+        Pointer p = alloc(4L * a.length);
+        toDevice(p, new FloatPointer(a), 4L * a.length);
+        return p;
+    }
+
+    void uploadInts(Pointer dst, int[] a) {
+        toDevice(dst, new IntPointer(a), 4L * a.length);
+    }
+
+    void uploadLongs(Pointer dst, long[] a) {
+        toDevice(dst, new LongPointer(a), 8L * a.length);
+    }
+
+    void download(float[] dst, Pointer src, long count) {
+        FloatPointer host = new FloatPointer(count);
+        check(cudaMemcpy(host, src, 4L * count, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+        host.get(dst, 0, (int) count);
+        host.close();
+    }
+
+    void downloadInts(int[] dst, Pointer src, int count) {
+        IntPointer host = new IntPointer(count);
+        check(cudaMemcpy(host, src, 4L * count, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+        host.get(dst, 0, count);
+        host.close();
+    }
+
+    void synchronize() {
+        check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    }
+
+    /**
+     * {@code out[tokens x rows] = x[tokens x cols] . w[rows x cols]^T}: fp16 row-major inputs, fp32 output,
+     * fp32 accumulation. Row-major matrices are cuBLAS's column-major transposes, hence the operand order.
+     */
+    void gemm(Pointer w, Pointer x, Pointer out, int rows, int cols, int tokens) {
+        FloatPointer one = new FloatPointer(1f);
+        FloatPointer zero = new FloatPointer(0f);
+        check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, one, w, CUDA_R_16F, cols, x, CUDA_R_16F,
+                cols, zero, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
+    }
+
+    /** Launches a kernel of the resource; arguments are device pointers, ints, longs or floats. */
+    void launch(String kernel, int gridX, int gridY, int block, Object... args) {
+        launch(kernel, new int[] {gridX, gridY, 1}, block, args);
+    }
+
+    void launch(String kernel, int[] grid, int block, Object... args) {
+        CUfunc_st f = functions.computeIfAbsent(kernel, k -> {
+            CUfunc_st fn = new CUfunc_st();
+            check(cuModuleGetFunction(fn, module, k), "cuModuleGetFunction(" + k + ")");
+            return fn;
+        });
+        PointerPointer<Pointer> params = new PointerPointer<>(args.length);
+        for (int i = 0; i < args.length; i++) {
+            params.put(i, switch (args[i]) {
+                case Pointer p -> new PointerPointer<>(1).put(p);
+                case Integer v -> new IntPointer(1).put(v);
+                case Long v -> new LongPointer(1).put(v);
+                case Float v -> new FloatPointer(1).put(v);
+                default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
+            });
+        }
+        check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, null, params, null), "cuLaunchKernel(" + kernel + ")");
+    }
+
+    @Override
+    public void close() {
+        for (Pointer p : owned) {
+            cudaFree(p);
+        }
+        owned.clear();
+        cublasDestroy_v2(blas);
+    }
+}

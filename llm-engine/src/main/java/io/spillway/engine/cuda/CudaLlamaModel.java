@@ -1,0 +1,418 @@
+package io.spillway.engine.cuda;
+
+import io.spillway.engine.CheckpointException;
+import io.spillway.engine.kv.KvCache;
+import io.spillway.engine.model.Checkpoint;
+import io.spillway.engine.model.DType;
+import io.spillway.engine.model.ModelConfig;
+import io.spillway.engine.model.Tensor;
+import io.spillway.engine.runtime.Decoder;
+import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.runtime.Rope;
+import io.spillway.engine.tensor.WeightMatrix;
+import org.bytedeco.javacpp.BytePointer;
+import org.bytedeco.javacpp.Pointer;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/**
+ * The Llama decoder on a CUDA GPU: fp16 weights, cuBLAS GEMMs with fp32 accumulation, fp32
+ * activations between the NVRTC-compiled kernels, and fp16 KV in {@link CudaKvCache}s. Same
+ * {@link #forward} contract as the CPU {@link LlamaModel}: any mix of prefill chunks and decode tokens.
+ */
+public final class CudaLlamaModel implements Decoder {
+    private static final int THREADS = 256;
+
+    private final CudaDevice device;
+    private final ModelConfig config;
+    private final Pointer embedding;
+    private final Pointer lmHead;
+    private final Pointer finalNorm;
+    private final Pointer invFreq;
+    private final Layer[] layers;
+    private Scratch scratch;
+    private Pointer partial;
+    private long partialBytes;
+
+    private record Layer(Pointer inputNorm, Pointer q, Pointer k, Pointer v, Pointer qBias, Pointer kBias,
+                         Pointer vBias, Pointer o, Pointer postNorm, Pointer gate, Pointer up, Pointer down) {
+    }
+
+    /** Where the weights come from: a checkpoint, or random values made on the GPU. */
+    private interface Weights {
+        Pointer matrix(String name, int rows, int cols);
+
+        Pointer vector(String name, int n);
+
+        /** Null where the model has no such bias. */
+        Pointer bias(String name, int n);
+
+        boolean has(String name);
+    }
+
+    private CudaLlamaModel(CudaDevice device, Path dir, ModelConfig c, Weights ws) {
+        this.device = device;
+        this.config = c;
+        int h = c.hiddenSize();
+        this.embedding = ws.matrix("model.embed_tokens.weight", c.vocabSize(), h);
+        if (c.tieWordEmbeddings()) {
+            this.lmHead = embedding;
+        } else if (ws.has("lm_head.weight")) {
+            this.lmHead = ws.matrix("lm_head.weight", c.vocabSize(), h);
+        } else {
+            throw new CheckpointException(dir.resolve("config.json"), "tie_word_embeddings",
+                    "is false but the checkpoint has no lm_head.weight");
+        }
+        this.finalNorm = ws.vector("model.norm.weight", h);
+        this.invFreq = device.upload(Rope.inverseFrequencies(c.rope(), c.headDim()));
+        this.layers = new Layer[c.numLayers()];
+        for (int l = 0; l < layers.length; l++) {
+            String p = "model.layers." + l + ".";
+            layers[l] = new Layer(
+                    ws.vector(p + "input_layernorm.weight", h),
+                    ws.matrix(p + "self_attn.q_proj.weight", c.qDim(), h),
+                    ws.matrix(p + "self_attn.k_proj.weight", c.kvDim(), h),
+                    ws.matrix(p + "self_attn.v_proj.weight", c.kvDim(), h),
+                    ws.bias(p + "self_attn.q_proj.bias", c.qDim()),
+                    ws.bias(p + "self_attn.k_proj.bias", c.kvDim()),
+                    ws.bias(p + "self_attn.v_proj.bias", c.kvDim()),
+                    ws.matrix(p + "self_attn.o_proj.weight", h, c.qDim()),
+                    ws.vector(p + "post_attention_layernorm.weight", h),
+                    ws.matrix(p + "mlp.gate_proj.weight", c.intermediateSize(), h),
+                    ws.matrix(p + "mlp.up_proj.weight", c.intermediateSize(), h),
+                    ws.matrix(p + "mlp.down_proj.weight", h, c.intermediateSize()));
+        }
+        if (c.headDim() % 32 != 0 || c.headDim() > 128 || c.numHeads() / c.numKvHeads() > 8) {
+            throw new IllegalArgumentException("the CUDA attention kernel needs head_dim a multiple of 32 up to 128 and at most"
+                    + " 8 query heads per KV head, got head_dim " + c.headDim() + ", " + c.numHeads() / c.numKvHeads());
+        }
+        device.synchronize();
+    }
+
+    /** Copies a Hugging Face model directory's weights to the GPU of {@code device}. */
+    public static CudaLlamaModel load(CudaDevice device, Path dir) {
+        ModelConfig config = ModelConfig.load(dir);
+        try (Checkpoint ckpt = Checkpoint.open(dir)) {
+            return new CudaLlamaModel(device, dir, config, new Weights() {
+                @Override
+                public Pointer matrix(String name, int rows, int cols) {
+                    return upload(device, ckpt.require(name, rows, cols));
+                }
+
+                @Override
+                public Pointer vector(String name, int n) {
+                    return uploadVector(device, ckpt.require(name, n));
+                }
+
+                @Override
+                public Pointer bias(String name, int n) {
+                    return ckpt.find(name).map(t -> vector(name, n)).orElse(null);
+                }
+
+                @Override
+                public boolean has(String name) {
+                    return ckpt.find(name).isPresent();
+                }
+            });
+        }
+    }
+
+    /**
+     * A model of {@code config}'s shapes with random fp16 weights made on the GPU (uniform, small enough
+     * that activations stay finite) and unit norms: decode speed does not depend on the values, and
+     * weights of real sizes cannot travel to the GPU host.
+     */
+    public static CudaLlamaModel random(CudaDevice device, ModelConfig config, int seed) {
+        int[] next = {seed};
+        return new CudaLlamaModel(device, Path.of("random"), config, new Weights() {
+            @Override
+            public Pointer matrix(String name, int rows, int cols) {
+                long n = (long) rows * cols;
+                Pointer p = device.alloc(2 * n);
+                device.launch("fill_random", blocks(n), 1, THREADS, p, n, next[0]++, (float) (1 / Math.sqrt(cols)));
+                return p;
+            }
+
+            @Override
+            public Pointer vector(String name, int n) {
+                float[] ones = new float[n];
+                java.util.Arrays.fill(ones, 1f);
+                return device.upload(ones);
+            }
+
+            @Override
+            public Pointer bias(String name, int n) {
+                return null;
+            }
+
+            @Override
+            public boolean has(String name) {
+                return true;
+            }
+        });
+    }
+
+    @Override
+    public ModelConfig config() {
+        return config;
+    }
+
+    public CudaDevice device() {
+        return device;
+    }
+
+    /** A cache for sequences of up to {@code capacity} tokens. */
+    public CudaKvCache newCache(int capacity) {
+        if (capacity < 1 || capacity > config.maxPositions()) {
+            throw new IllegalArgumentException("cache capacity must be in [1, " + config.maxPositions() + "], got " + capacity);
+        }
+        return new CudaKvCache(device, config.numLayers(), config.kvDim(), capacity);
+    }
+
+    /** Weights go up as fp16 whatever the checkpoint's type: the GEMMs take fp16 on both sides. */
+    private static Pointer upload(CudaDevice device, Tensor t) {
+        long n = t.elements();
+        Pointer out = device.alloc(2 * n);
+        BytePointer host = new BytePointer(t.data().asByteBuffer());
+        if (t.dtype() == DType.F16) {
+            device.toDevice(out, host, 2 * n);
+            return out;
+        }
+        Pointer raw = device.alloc(n * t.dtype().bytes());
+        device.toDevice(raw, host, n * t.dtype().bytes());
+        device.launch(t.dtype() == DType.BF16 ? "bf16_to_half" : "f32_to_half", blocks(n), 1, THREADS, raw, out, n);
+        device.synchronize();
+        device.free(raw);
+        return out;
+    }
+
+    private static Pointer uploadVector(CudaDevice device, Tensor t) {
+        float[] v = new float[(int) t.elements()];
+        new WeightMatrix(t.data(), t.dtype(), 1, v.length).rowsToFloat(0, 1, v, 0);
+        return device.upload(v);
+    }
+
+    private static int blocks(long n) {
+        return (int) Math.min((n + THREADS - 1) / THREADS, 65535);
+    }
+
+    /** Activation buffers sized for the largest step seen so far. */
+    private final class Scratch {
+        final int tokens;
+        final int rows;
+        final Pointer x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits;
+
+        Scratch(int tokens, int rows) {
+            this.tokens = tokens;
+            this.rows = rows;
+            ModelConfig c = config;
+            long t = tokens;
+            x = device.alloc(4 * t * c.hiddenSize());
+            xn = device.alloc(2 * t * c.hiddenSize());
+            q = device.alloc(4 * t * c.qDim());
+            k = device.alloc(4 * t * c.kvDim());
+            v = device.alloc(4 * t * c.kvDim());
+            attn = device.alloc(2 * t * c.qDim());
+            proj = device.alloc(4 * t * c.hiddenSize());
+            gate = device.alloc(4 * t * c.intermediateSize());
+            up = device.alloc(4 * t * c.intermediateSize());
+            act = device.alloc(2 * t * c.intermediateSize());
+            ids = device.alloc(4 * t);
+            pos = device.alloc(4 * t);
+            cache = device.alloc(8 * t);
+            picked = device.alloc(2L * rows * c.hiddenSize());
+            pickedRows = device.alloc(4L * rows);
+            logits = device.alloc(4L * rows * c.vocabSize());
+        }
+
+        void free() {
+            for (Pointer p : List.of(x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits)) {
+                device.free(p);
+            }
+        }
+    }
+
+    private Scratch scratch(int tokens, int rows) {
+        if (scratch == null || scratch.tokens < tokens || scratch.rows < rows) {
+            if (scratch != null) {
+                scratch.free();
+            }
+            scratch = new Scratch(Math.max(tokens, scratch == null ? 0 : scratch.tokens), Math.max(rows, scratch == null ? 0 : scratch.rows));
+        }
+        return scratch;
+    }
+
+    @Override
+    public synchronized float[][] forward(List<LlamaModel.Step> steps) {
+        int rows = run(steps);
+        int vocab = config.vocabSize();
+        float[] all = new float[rows * vocab];
+        device.download(all, scratch.logits, (long) rows * vocab);
+        commit(steps);
+        float[][] out = new float[steps.size()][];
+        int r = 0;
+        for (int i = 0; i < steps.size(); i++) {
+            int n = steps.get(i).allLogits() ? steps.get(i).tokens().length : 1;
+            out[i] = java.util.Arrays.copyOfRange(all, r * vocab, (r + n) * vocab);
+            r += n;
+        }
+        return out;
+    }
+
+    /**
+     * Like {@link #forward} but samples greedily on the GPU: per step, the argmax of its last token's
+     * logits. Steps must not ask for all logits.
+     */
+    public synchronized int[] forwardGreedy(List<LlamaModel.Step> steps) {
+        for (LlamaModel.Step s : steps) {
+            if (s.allLogits()) {
+                throw new IllegalArgumentException("greedy decoding takes the last token's logits only");
+            }
+        }
+        int rows = run(steps);
+        device.launch("argmax_rows", rows, 1, 1024, scratch.logits, config.vocabSize(), scratch.ids);
+        int[] ids = new int[rows];
+        device.downloadInts(ids, scratch.ids, rows);
+        commit(steps);
+        return ids;
+    }
+
+    private static void commit(List<LlamaModel.Step> steps) {
+        for (LlamaModel.Step s : steps) {
+            s.cache().commit(s.tokens().length);
+        }
+    }
+
+    /** Runs the layers and the LM head; returns the number of logit rows left in the scratch buffer. */
+    private int run(List<LlamaModel.Step> steps) {
+        int total = 0;
+        int rows = 0;
+        for (LlamaModel.Step s : steps) {
+            validate(s);
+            total += s.tokens().length;
+            rows += s.allLogits() ? s.tokens().length : 1;
+        }
+        ModelConfig c = config;
+        int h = c.hiddenSize();
+        int[] ids = new int[total];
+        int[] pos = new int[total];
+        long[] cacheOf = new long[total];
+        int[] picked = new int[rows];
+        int t = 0;
+        int r = 0;
+        int capacity = ((CudaKvCache) steps.getFirst().cache()).capacity();
+        for (LlamaModel.Step s : steps) {
+            CudaKvCache cache = (CudaKvCache) s.cache();
+            if (cache.capacity() != capacity) {
+                throw new IllegalArgumentException("caches of one forward step must share their capacity");
+            }
+            int n = s.tokens().length;
+            for (int i = 0; i < n; i++, t++) {
+                ids[t] = s.tokens()[i];
+                pos[t] = cache.length() + i;
+                cacheOf[t] = cache.address();
+                if (s.allLogits() || i == n - 1) {
+                    picked[r++] = t;
+                }
+            }
+        }
+        int maxLength = 0;
+        for (int p : pos) {
+            maxLength = Math.max(maxLength, p + 1);
+        }
+        Scratch b = scratch(total, rows);
+        device.uploadInts(b.ids, ids);
+        device.uploadInts(b.pos, pos);
+        device.uploadLongs(b.cache, cacheOf);
+        device.uploadInts(b.pickedRows, picked);
+        float eps = (float) c.rmsNormEps();
+        int heads = c.numHeads();
+        int kvHeads = c.numKvHeads();
+        int d = c.headDim();
+        int inter = c.intermediateSize();
+        device.launch("embed", total, 1, THREADS, embedding, b.ids, b.x, h);
+        for (int l = 0; l < layers.length; l++) {
+            Layer w = layers[l];
+            device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.inputNorm(), b.xn, h, eps);
+            project(w.q(), w.qBias(), b.xn, b.q, c.qDim(), h, total);
+            project(w.k(), w.kBias(), b.xn, b.k, c.kvDim(), h, total);
+            project(w.v(), w.vBias(), b.xn, b.v, c.kvDim(), h, total);
+            device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, capacity, heads, kvHeads, d);
+            attend(b, total, l, capacity, maxLength);
+            device.gemm(w.o(), b.attn, b.proj, h, c.qDim(), total);
+            device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
+            device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.postNorm(), b.xn, h, eps);
+            device.gemm(w.gate(), b.xn, b.gate, inter, h, total);
+            device.gemm(w.up(), b.xn, b.up, inter, h, total);
+            device.launch("silu_mul_half", blocks((long) total * inter), 1, THREADS, b.gate, b.up, b.act, (long) total * inter);
+            device.gemm(w.down(), b.act, b.proj, h, inter, total);
+            device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
+        }
+        device.launch("rmsnorm_rows_half", rows, 1, THREADS, b.x, b.pickedRows, finalNorm, b.picked, h, eps);
+        int vocab = c.vocabSize();
+        device.gemm(lmHead, b.picked, b.logits, vocab, h, rows);
+        return rows;
+    }
+
+    /**
+     * Splits long contexts into chunks when (tokens x KV heads) alone would leave most multiprocessors idle
+     * (decode at small batch), then merges the chunks.
+     */
+    private void attend(Scratch b, int total, int layer, int capacity, int maxLength) {
+        ModelConfig c = config;
+        int heads = c.numHeads();
+        int d = c.headDim();
+        long groups = (long) total * c.numKvHeads();
+        int splits = (int) Math.max(1, Math.min((maxLength + 255) / 256, (8L * device.multiprocessors() + groups - 1) / groups));
+        int chunk = (maxLength + splits - 1) / splits;
+        long need = 4L * total * heads * splits * (d + 2);
+        if (splits > 1 && need > partialBytes) {
+            if (partial != null) {
+                device.free(partial);
+            }
+            partial = device.alloc(need);
+            partialBytes = need;
+        }
+        device.launch("attend_f16", new int[] {total, c.numKvHeads(), splits}, 128, b.q, b.pos, b.cache, layer, capacity, heads,
+                c.numKvHeads(), d, chunk, splits > 1 ? partial : b.attn, b.attn);
+        if (splits > 1) {
+            device.launch("attend_combine", total, heads, d, partial, splits, heads, d, b.attn);
+        }
+    }
+
+    private void project(Pointer w, Pointer bias, Pointer in, Pointer out, int rows, int cols, int tokens) {
+        device.gemm(w, in, out, rows, cols, tokens);
+        if (bias != null) {
+            long n = (long) tokens * rows;
+            device.launch("add_bias", blocks(n), 1, THREADS, out, bias, rows, n);
+        }
+    }
+
+    private void validate(LlamaModel.Step s) {
+        if (!(s.cache() instanceof CudaKvCache cache)) {
+            throw new IllegalArgumentException("the CUDA backend needs caches from CudaLlamaModel.newCache, got "
+                    + s.cache().getClass().getSimpleName());
+        }
+        if (s.tokens().length == 0) {
+            throw new IllegalArgumentException("a step needs at least one token");
+        }
+        for (int id : s.tokens()) {
+            if (id < 0 || id >= config.vocabSize()) {
+                throw new IllegalArgumentException("token id " + id + " is outside the vocabulary [0, " + config.vocabSize() + ")");
+            }
+        }
+        int end = cache.length() + s.tokens().length;
+        if (end > cache.capacity()) {
+            throw new IllegalArgumentException("sequence of " + end + " tokens exceeds its cache's capacity of " + cache.capacity());
+        }
+    }
+
+    @Override
+    public void close() {
+        if (scratch != null) {
+            scratch.free();
+        }
+        device.close();
+    }
+}

@@ -1,0 +1,258 @@
+// Kernels of the CUDA backend, compiled at startup by NVRTC for the device's architecture.
+// Activations stay fp32 between kernels; GEMM inputs are fp16 (weights and the normed activations).
+// No headers: NVRTC at runtime has no CUDA include directory, so fp16 is a bit pattern converted with PTX.
+typedef unsigned short __half;
+
+__device__ __forceinline__ float __half2float(__half h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+__device__ __forceinline__ __half __float2half(float f) {
+    __half h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+}
+
+#define NEG_INF __int_as_float(0xff800000)
+
+extern "C" __global__ void embed(const __half* table, const int* ids, float* x, int h) {
+    const __half* row = table + (size_t) ids[blockIdx.x] * h;
+    float* out = x + (size_t) blockIdx.x * h;
+    for (int i = threadIdx.x; i < h; i += blockDim.x) out[i] = __half2float(row[i]);
+}
+
+__device__ float block_sum(float v) {
+    __shared__ float part[32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    __syncthreads();
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    float s = 0;
+    for (int w = 0; w < (int) (blockDim.x >> 5); w++) s += part[w];
+    return s;
+}
+
+// One block per row: out = w * x / sqrt(mean(x^2) + eps), written as fp16 for the next GEMM.
+extern "C" __global__ void rmsnorm_half(const float* x, const float* w, __half* out, int h, float eps) {
+    const float* row = x + (size_t) blockIdx.x * h;
+    float ss = 0;
+    for (int i = threadIdx.x; i < h; i += blockDim.x) ss += row[i] * row[i];
+    ss = block_sum(ss);
+    float inv = (float) (1.0 / sqrt((double) (ss / h + eps)));
+    for (int i = threadIdx.x; i < h; i += blockDim.x)
+        out[(size_t) blockIdx.x * h + i] = __float2half(w[i] * (row[i] * inv));
+}
+
+// Selected rows (final norm before the LM head): row r of the output is row rows[r] of x.
+extern "C" __global__ void rmsnorm_rows_half(const float* x, const int* rows, const float* w, __half* out, int h, float eps) {
+    const float* row = x + (size_t) rows[blockIdx.x] * h;
+    float ss = 0;
+    for (int i = threadIdx.x; i < h; i += blockDim.x) ss += row[i] * row[i];
+    ss = block_sum(ss);
+    float inv = (float) (1.0 / sqrt((double) (ss / h + eps)));
+    for (int i = threadIdx.x; i < h; i += blockDim.x)
+        out[(size_t) blockIdx.x * h + i] = __float2half(w[i] * (row[i] * inv));
+}
+
+__device__ void rope_pair(float* v, int i, int half_dim, float c, float s) {
+    float x1 = v[i], x2 = v[i + half_dim];
+    v[i] = x1 * c - x2 * s;
+    v[i + half_dim] = x2 * c + x1 * s;
+}
+
+// One block per token: RoPE on its query heads and key heads (rotate_half pairing, angles in fp32 as
+// transformers computes them), then its keys and values stored as fp16 at its position in its cache.
+// Cache of a sequence: per layer [K: kvHeads x cap x d][V: kvHeads x cap x d] halves.
+extern "C" __global__ void rope_store(float* q, float* k, const float* v, const float* inv_freq,
+                                      const int* pos, const unsigned long long* cache, int layer, int cap,
+                                      int heads, int kv_heads, int d) {
+    int t = blockIdx.x, half_dim = d / 2, p = pos[t];
+    float* qt = q + (size_t) t * heads * d;
+    float* kt = k + (size_t) t * kv_heads * d;
+    const float* vt = v + (size_t) t * kv_heads * d;
+    for (int j = threadIdx.x; j < (heads + kv_heads) * half_dim; j += blockDim.x) {
+        int head = j / half_dim, i = j % half_dim;
+        float angle = (float) p * inv_freq[i];
+        float c = (float) cos((double) angle), s = (float) sin((double) angle);
+        if (head < heads) rope_pair(qt + head * d, i, half_dim, c, s);
+        else rope_pair(kt + (head - heads) * d, i, half_dim, c, s);
+    }
+    __syncthreads();
+    __half* base = (__half*) cache[t] + (size_t) layer * 2 * kv_heads * cap * d;
+    for (int j = threadIdx.x; j < kv_heads * d; j += blockDim.x) {
+        int head = j / d, i = j % d;
+        size_t at = ((size_t) head * cap + p) * d + i;
+        base[at] = __float2half(kt[j]);
+        base[(size_t) kv_heads * cap * d + at] = __float2half(vt[j]);
+    }
+}
+
+// Attention of one token's query-head group (the heads sharing KV head blockIdx.y) over chunk z of
+// positions [0, pos] of its sequence's fp16 cache: each K and V row is read once for the whole group
+// (GQA), and long contexts split over blockIdx.z so a small batch still fills the GPU (flash-decoding).
+// Each warp takes every WARPS-th position of the chunk with an online softmax per head; lanes hold
+// d/32 dimensions each. One chunk: the normalized output, fp16. Several: each chunk's max, sum and
+// unnormalized output go to `partial` for attend_combine.
+#define WARPS 4
+#define MAXD 4
+#define MAXG 8
+extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsigned long long* cache, int layer,
+                                      int cap, int heads, int kv_heads, int d, int chunk, float* partial, __half* out) {
+    int t = blockIdx.x, kvh = blockIdx.y, z = blockIdx.z, g = heads / kv_heads;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, per = d / 32;
+    const __half* base = (const __half*) cache[t] + (size_t) layer * 2 * kv_heads * cap * d;
+    const __half* kc = base + (size_t) kvh * cap * d;
+    const __half* vc = base + (size_t) kv_heads * cap * d + (size_t) kvh * cap * d;
+    float scale = rsqrtf((float) d);
+    float qr[MAXG][MAXD], acc[MAXG][MAXD], m[MAXG], l[MAXG];
+#pragma unroll
+    for (int h = 0; h < MAXG; h++) {
+        m[h] = NEG_INF;
+        l[h] = 0;
+#pragma unroll
+        for (int i = 0; i < MAXD; i++) {
+            acc[h][i] = 0;
+            qr[h][i] = (h < g && i < per) ? q[((size_t) t * heads + kvh * g + h) * d + lane * per + i] * scale : 0;
+        }
+    }
+    int last = min(pos[t], z * chunk + chunk - 1);
+    for (int j = z * chunk + warp; j <= last; j += WARPS) {
+        const __half* kr = kc + (size_t) j * d + lane * per;
+        const __half* vr = vc + (size_t) j * d + lane * per;
+        float kf[MAXD], vf[MAXD];
+#pragma unroll
+        for (int i = 0; i < MAXD; i++) {
+            kf[i] = i < per ? __half2float(kr[i]) : 0;
+            vf[i] = i < per ? __half2float(vr[i]) : 0;
+        }
+#pragma unroll
+        for (int h = 0; h < MAXG; h++) {
+            if (h < g) {
+                float s = 0;
+#pragma unroll
+                for (int i = 0; i < MAXD; i++) s += qr[h][i] * kf[i];
+                for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+                float mn = fmaxf(m[h], s), corr = expf(m[h] - mn), e = expf(s - mn);
+#pragma unroll
+                for (int i = 0; i < MAXD; i++) acc[h][i] = acc[h][i] * corr + e * vf[i];
+                l[h] = l[h] * corr + e;
+                m[h] = mn;
+            }
+        }
+    }
+    __shared__ float sm[WARPS][MAXG], sl[WARPS][MAXG], sacc[WARPS][MAXG][32 * MAXD];
+#pragma unroll
+    for (int h = 0; h < MAXG; h++) {
+        if (h < g) {
+            if (lane == 0) { sm[warp][h] = m[h]; sl[warp][h] = l[h]; }
+#pragma unroll
+            for (int i = 0; i < MAXD; i++) if (i < per) sacc[warp][h][lane * per + i] = acc[h][i];
+        }
+    }
+    __syncthreads();
+    for (int h = warp; h < g; h += WARPS) {
+        float mx = NEG_INF;
+        for (int w = 0; w < WARPS; w++) if (sl[w][h] > 0) mx = fmaxf(mx, sm[w][h]);
+        float tot = 0, o[MAXD];
+#pragma unroll
+        for (int i = 0; i < MAXD; i++) o[i] = 0;
+        for (int w = 0; w < WARPS; w++) {
+            if (sl[w][h] == 0) continue;
+            float f = expf(sm[w][h] - mx);
+            tot += sl[w][h] * f;
+#pragma unroll
+            for (int i = 0; i < MAXD; i++) if (i < per) o[i] += sacc[w][h][lane * per + i] * f;
+        }
+        int head = kvh * g + h;
+        if (gridDim.z == 1) {
+            __half* dst = out + ((size_t) t * heads + head) * d + lane * per;
+            for (int i = 0; i < per; i++) dst[i] = __float2half(o[i] / tot);
+        } else {
+            float* p = partial + (((size_t) t * heads + head) * gridDim.z + z) * (d + 2);
+            if (lane == 0) { p[0] = mx; p[1] = tot; }
+            for (int i = 0; i < per; i++) p[2 + lane * per + i] = o[i];
+        }
+    }
+}
+
+// Merges attend_f16's chunks of one (token, head): block of d threads, one output dimension each.
+extern "C" __global__ void attend_combine(const float* partial, int splits, int heads, int d, __half* out) {
+    int t = blockIdx.x, head = blockIdx.y, i = threadIdx.x;
+    const float* p = partial + ((size_t) t * heads + head) * splits * (d + 2);
+    float mx = NEG_INF;
+    for (int z = 0; z < splits; z++) if (p[z * (d + 2) + 1] > 0) mx = fmaxf(mx, p[z * (d + 2)]);
+    float tot = 0, o = 0;
+    for (int z = 0; z < splits; z++) {
+        const float* c = p + z * (d + 2);
+        if (c[1] == 0) continue;
+        float f = expf(c[0] - mx);
+        tot += c[1] * f;
+        o += c[2 + i] * f;
+    }
+    out[((size_t) t * heads + head) * d + i] = __float2half(o / tot);
+}
+
+// Random weights for benchmarks of real shapes: uniform in [-scale, scale) from a hash of the index.
+extern "C" __global__ void fill_random(__half* out, long long n, unsigned int seed, float scale) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        unsigned int x = (unsigned int) i * 2654435761u ^ seed ^ (unsigned int) (i >> 32) * 40503u;
+        x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu; x ^= x >> 16;
+        out[i] = __float2half(((x >> 8) * (1.0f / 16777216.0f) * 2.0f - 1.0f) * scale);
+    }
+}
+
+extern "C" __global__ void add_inplace(float* x, const float* y, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        x[i] += y[i];
+}
+
+extern "C" __global__ void add_bias(float* x, const float* b, int width, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        x[i] += b[i % width];
+}
+
+// SwiGLU: silu(gate) * up, as fp16 for the down-projection.
+extern "C" __global__ void silu_mul_half(const float* gate, const float* up, __half* out, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
+        float g = gate[i];
+        out[i] = __float2half(g / (1.0f + expf(-g)) * up[i]);
+    }
+}
+
+extern "C" __global__ void bf16_to_half(const unsigned short* in, __half* out, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        out[i] = __float2half(__uint_as_float(((unsigned int) in[i]) << 16));
+}
+
+extern "C" __global__ void f32_to_half(const float* in, __half* out, long long n) {
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
+        out[i] = __float2half(in[i]);
+}
+
+// Greedy sampling on the GPU: the index of each row's largest logit (the lowest index on ties),
+// so a decode step copies one int per sequence to the host instead of the vocabulary's logits.
+extern "C" __global__ void argmax_rows(const float* logits, int vocab, int* out) {
+    const float* row = logits + (size_t) blockIdx.x * vocab;
+    float best = NEG_INF;
+    int at = 0x7fffffff;
+    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+        if (row[i] > best) { best = row[i]; at = i; }
+    }
+    __shared__ float sv[1024];
+    __shared__ int si[1024];
+    sv[threadIdx.x] = best;
+    si[threadIdx.x] = at;
+    __syncthreads();
+    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            float v = sv[threadIdx.x + s];
+            int j = si[threadIdx.x + s];
+            if (v > sv[threadIdx.x] || (v == sv[threadIdx.x] && j < si[threadIdx.x])) { sv[threadIdx.x] = v; si[threadIdx.x] = j; }
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) out[blockIdx.x] = si[0];
+}

@@ -1,0 +1,64 @@
+package io.spillway.engine.cli;
+
+import io.spillway.engine.cuda.CudaBackend;
+import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.testing.TinyLlama;
+import org.junit.jupiter.api.Test;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Set;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeFalse;
+
+class BackendOptionTest {
+    private static Args args(String... argv) {
+        return Args.parse("ppl", argv, 0, Set.of("backend", "kv", "kv-mode"), Set.of());
+    }
+
+    @Test
+    void unknownBackendIsAUsageError() {
+        assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "gpu")))
+                .isInstanceOf(UsageException.class).hasMessageContaining("cpu, cuda or auto");
+    }
+
+    @Test
+    void cudaTakesOnlyFp16Kv() {
+        assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "cuda", "--kv", "rotatekv2")))
+                .isInstanceOf(UsageException.class).hasMessageContaining("--kv fp16 only");
+    }
+
+    @Test
+    void cpuIsTheDefault() {
+        assertThat(BackendOption.check("ppl", args())).isEqualTo(BackendOption.Kind.CPU);
+    }
+
+    @Test
+    void autoFallsBackToTheCpuAndSaysWhyWhereNoGpuIsUsable() {
+        assumeFalse(CudaBackend.tryOpen(m -> { }).map(d -> {
+            d.close();
+            return true;
+        }).orElse(false), "a CUDA GPU is usable here: the fallback is not reachable");
+        ByteArrayOutputStream err = new ByteArrayOutputStream();
+        BackendOption.Loaded loaded = BackendOption.load("ppl", args("--backend", "auto"), TinyLlama.modelDir(), 64,
+                new PrintStream(err, true, StandardCharsets.UTF_8));
+        try (var model = loaded.model()) {
+            assertThat(model).isInstanceOf(LlamaModel.class);
+            assertThat(err.toString(StandardCharsets.UTF_8)).contains("ppl: no usable CUDA GPU: ").contains("ppl: backend cpu");
+        }
+    }
+
+    @Test
+    void cudaWithoutAGpuFailsClearly() {
+        assumeFalse(CudaBackend.tryOpen(m -> { }).map(d -> {
+            d.close();
+            return true;
+        }).orElse(false), "a CUDA GPU is usable here: the failure is not reachable");
+        assertThatThrownBy(() -> BackendOption.load("ppl", args("--backend", "cuda"), TinyLlama.modelDir(), 64,
+                new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)))
+                .hasMessageContaining("--backend cuda: no usable CUDA GPU");
+    }
+}

@@ -1,0 +1,26 @@
+package io.spillway.engine.cuda;
+
+import org.junit.jupiter.api.Test;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class CudaDeviceTest {
+
+    @Test
+    void kernelSourceShipsAsAResourceWithEveryKernelTheModelLaunches() {
+        String source = CudaDevice.kernelSource();
+        for (String kernel : new String[] {"embed", "rmsnorm_half", "rmsnorm_rows_half", "rope_store", "attend_f16",
+                "attend_combine", "add_inplace", "add_bias", "silu_mul_half", "bf16_to_half", "f32_to_half", "fill_random"}) {
+            assertThat(source).as(kernel).contains("extern \"C\" __global__ void " + kernel + "(");
+        }
+        // NVRTC at runtime has no CUDA include directory.
+        assertThat(source).doesNotContain("#include");
+    }
+
+    @Test
+    void compiledKernelsAreCachedPerSourceAndArchitecture() {
+        assertThat(CudaDevice.cacheFile("a", "sm_90")).isNotEqualTo(CudaDevice.cacheFile("a", "sm_80"));
+        assertThat(CudaDevice.cacheFile("a", "sm_90")).isNotEqualTo(CudaDevice.cacheFile("b", "sm_90"));
+        assertThat(CudaDevice.cacheFile("a", "sm_90").getFileName().toString()).endsWith("-sm_90.cubin");
+    }
+}
