@@ -36,7 +36,7 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
   static final String CALLBACK_SINK = "callbacks";
   static final String DLQ_SINK = "dead-letters";
   static final String CALLBACK_HEADER = "spillway-callback-topic";
-  private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+  static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
   private final JobTopics topics;
   private final JobLimits limits;

@@ -41,7 +41,6 @@ import tools.jackson.databind.annotation.JsonNaming;
 @ConditionalOnProperty(name = "spillway.jobs.enabled", havingValue = "true", matchIfMissing = true)
 public final class JobsController {
   private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
-  private static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
   /** The body of {@code POST /v1/jobs}. */
   @JsonNaming(SnakeCaseStrategy.class)
@@ -89,7 +88,7 @@ public final class JobsController {
       throw ApiException.invalidValue("target_words", "'target_words' must be between " + limits.minTargetWords() + " and "
           + limits.maxTargetWords() + ".");
     }
-    if (body.callbackTopic() != null && !TOPIC.matcher(body.callbackTopic()).matches()) {
+    if (body.callbackTopic() != null && !JobProcessor.TOPIC.matcher(body.callbackTopic()).matches()) {
       throw ApiException.invalidValue("callback_topic", "'callback_topic' is not a valid Kafka topic name.");
     }
     if (body.instructions() != null && body.instructions().length() > limits.maxInstructionChars()) {
