@@ -2,8 +2,14 @@ package io.spillway.engine.cli;
 
 import io.spillway.engine.cuda.CudaBackend;
 import io.spillway.engine.cuda.CudaDevice;
-import io.spillway.engine.cuda.CudaKvCache;
+import io.spillway.engine.cuda.CudaCache;
 import io.spillway.engine.cuda.CudaLlamaModel;
+import io.spillway.engine.cuda.CudaRotateKv;
+import io.spillway.engine.kv.KvLayout;
+import io.spillway.engine.kv.QuantizedKvCache;
+import io.spillway.kvquant.Calibration;
+import io.spillway.kvquant.ChannelOrdering;
+import io.spillway.kvquant.KvMethod;
 import io.spillway.engine.model.ModelConfig;
 import io.spillway.engine.model.RopeConfig;
 import io.spillway.engine.runtime.LlamaModel;
@@ -11,20 +17,26 @@ import io.spillway.engine.runtime.LlamaModel;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Random;
 import java.util.Set;
+import java.util.function.IntFunction;
+import java.util.stream.IntStream;
 
 /**
  * {@code gpu-bench}: decode throughput of the CUDA backend at Llama-3-8B shapes with random weights
- * made on the GPU, for each context and batch that fits a fixed KV budget. Caches are claimed to the
- * context length without prefill (decode speed does not depend on the cached values). One CSV row per
- * point on stdout; the device's copy bandwidth, the roofline, on stderr and in each row. Sampling is
- * greedy on the GPU ({@link CudaLlamaModel#forwardGreedy}): one id per sequence comes back per step.
+ * made on the GPU, for each KV method, context and batch that fits a fixed KV budget, methods side by
+ * side in one run. Caches are claimed to the context length without prefill (decode speed does not
+ * depend on the cached values; the 2-bit kernels dequantize, rotate and gather whatever is there, with
+ * a random key-channel order standing in for a calibration). One CSV row per point on stdout; the
+ * device's copy bandwidth, the roofline, on stderr and in each row. Sampling is greedy on the GPU
+ * ({@link CudaLlamaModel#forwardGreedy}): one id per sequence comes back per step.
  */
 final class GpuBenchCommand {
     private static final String HELP = """
             usage: bin/spillway gpu-bench [options]
+              --kv LIST           KV methods side by side: fp16 and/or GPU 2-bit methods (default fp16,rotatekv2)
               --contexts LIST     cached tokens per sequence (default 1024,4096,16384,32768)
               --batches LIST      sequences per step; 'max' = as many as the KV budget holds (default 1,4,16,64,max)
               --kv-budget-gib G   GPU memory for KV caches (default 40)
@@ -36,7 +48,7 @@ final class GpuBenchCommand {
             1e-5, false, RopeConfig.plain(500000), 128000, 128001);
 
     int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = Args.parse("gpu-bench", argv, 0, Set.of("contexts", "batches", "kv-budget-gib", "steps"), Set.of("help"));
+        Args a = Args.parse("gpu-bench", argv, 0, Set.of("kv", "contexts", "batches", "kv-budget-gib", "steps"), Set.of("help"));
         if (a.has("help")) {
             out.print(HELP);
             return 0;
@@ -48,6 +60,13 @@ final class GpuBenchCommand {
         if (budgetGib <= 0 || steps < 1) {
             throw new UsageException("gpu-bench: --kv-budget-gib and --steps must be positive");
         }
+        List<String> kvs = Arrays.stream(a.string("kv", "fp16,rotatekv2").split(",")).map(String::strip).toList();
+        for (String kv : kvs) {
+            String why = kv.equals("fp16") ? null : CudaRotateKv.unsupported(method(kv));
+            if (why != null) {
+                throw new UsageException("gpu-bench: --kv " + kv + " cannot run on the GPU: " + why);
+            }
+        }
         CudaDevice device = CudaBackend.tryOpen(msg -> err.println("gpu-bench: " + msg))
                 .orElseThrow(() -> new IllegalStateException("gpu-bench: needs a usable CUDA GPU (see above)"));
         double copy = device.copyBandwidth(1L << 30, 20);
@@ -56,23 +75,36 @@ final class GpuBenchCommand {
         try (CudaLlamaModel model = CudaLlamaModel.random(device, c, 1)) {
             long weightBytes = 2L * ((long) c.numLayers() * ((long) c.hiddenSize() * (c.qDim() + 2L * c.kvDim() + c.qDim())
                     + 3L * c.hiddenSize() * c.intermediateSize()) + 2L * c.vocabSize() * c.hiddenSize());
-            long kvPerToken = 2L * 2 * c.numLayers() * c.kvDim();
-            out.println("backend,kv,context,batch,max_batch,tokens_per_s,step_ms,gpu_mem_gib,kv_gib,achieved_gb_s,bandwidth_fraction");
+            List<IntFunction<CudaCache>> makers = new ArrayList<>();
+            for (String kv : kvs) {
+                makers.add(kv.equals("fp16") ? null : cacheMaker(model, method(kv)));
+            }
+            out.println("backend,kv,context,batch,max_batch,tokens_per_s,step_ms,gpu_mem_gib,kv_gib,kv_bytes_per_token,"
+                    + "achieved_gb_s,bandwidth_fraction");
             for (int context : contexts) {
                 int capacity = context + steps + 4;
-                int maxBatch = (int) (budgetGib * (1L << 30) / ((double) capacity * kvPerToken));
-                for (int batch : batches(batchSpec, maxBatch)) {
-                    if (batch > maxBatch || batch < 1) {
-                        continue;
+                for (int m = 0; m < kvs.size(); m++) {
+                    IntFunction<CudaCache> caches = makers.get(m) == null ? model::newCache : makers.get(m);
+                    long perSequence;
+                    try (CudaCache probe = caches.apply(capacity)) {
+                        perSequence = probe.bytes();
                     }
-                    double[] r = measure(model, batch, context, capacity, steps);
-                    double ms = r[0];
-                    long bytesRead = weightBytes + (long) batch * context * kvPerToken;
-                    double achieved = bytesRead / (ms / 1e3);
-                    out.printf("cuda,fp16,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.3f%n", context, batch, maxBatch,
-                            batch / (ms / 1e3), ms, r[1] / (double) (1L << 30), (double) batch * capacity * kvPerToken / (1L << 30),
-                            achieved / 1e9, achieved / copy);
-                    out.flush();
+                    // Everything a sequence's cache allocates, window and sink rows included, per token of capacity.
+                    double perToken = (double) perSequence / capacity;
+                    int maxBatch = (int) (budgetGib * (1L << 30) / perSequence);
+                    for (int batch : batches(batchSpec, maxBatch)) {
+                        if (batch > maxBatch || batch < 1) {
+                            continue;
+                        }
+                        double[] r = measure(model, caches, batch, context, capacity, steps);
+                        double ms = r[0];
+                        double bytesRead = weightBytes + (double) batch * context * perToken;
+                        double achieved = bytesRead / (ms / 1e3);
+                        out.printf("cuda,%s,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.0f,%.3f%n", kvs.get(m), context, batch, maxBatch,
+                                batch / (ms / 1e3), ms, r[1] / (double) (1L << 30), (double) batch * perSequence / (1L << 30),
+                                perToken, achieved / 1e9, achieved / copy);
+                        out.flush();
+                    }
                 }
             }
         }
@@ -80,12 +112,13 @@ final class GpuBenchCommand {
     }
 
     /** Milliseconds per decode step and GPU memory in use at the end (bytes). */
-    private static double[] measure(CudaLlamaModel model, int batch, int context, int capacity, int steps) {
-        List<CudaKvCache> caches = new ArrayList<>();
+    private static double[] measure(CudaLlamaModel model, IntFunction<CudaCache> make, int batch, int context, int capacity,
+                                    int steps) {
+        List<CudaCache> caches = new ArrayList<>();
         Random random = new Random(7);
         try {
             for (int i = 0; i < batch; i++) {
-                CudaKvCache cache = model.newCache(capacity);
+                CudaCache cache = make.apply(capacity);
                 cache.extendUnwritten(context);
                 caches.add(cache);
             }
@@ -96,7 +129,7 @@ final class GpuBenchCommand {
                     start = System.nanoTime();
                 }
                 List<LlamaModel.Step> decode = new ArrayList<>();
-                for (CudaKvCache cache : caches) {
+                for (CudaCache cache : caches) {
                     decode.add(new LlamaModel.Step(cache, new int[] {random.nextInt(vocab)}, false));
                 }
                 model.forwardGreedy(decode);
@@ -104,8 +137,36 @@ final class GpuBenchCommand {
             double ms = (System.nanoTime() - start) / 1e6 / steps;
             return new double[] {ms, model.device().usedBytes()};
         } finally {
-            caches.forEach(CudaKvCache::close);
+            caches.forEach(CudaCache::close);
         }
+    }
+
+    private static KvMethod method(String spec) {
+        try {
+            return KvMethod.parse(spec);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("gpu-bench: --kv: " + e.getMessage());
+        }
+    }
+
+    /** Caches of a 2-bit method, keys gathered by a random order per layer where the method reorders. */
+    private static IntFunction<CudaCache> cacheMaker(CudaLlamaModel model, KvMethod method) {
+        ModelConfig c = model.config();
+        Calibration calibration = null;
+        if (method.keys().reorder()) {
+            KvLayout layout = new KvLayout(c.numLayers(), c.numHeads(), c.numKvHeads(), c.headDim());
+            Random random = new Random(11);
+            int[][] orders = new int[c.numLayers()][];
+            for (int l = 0; l < orders.length; l++) {
+                List<Integer> o = new ArrayList<>(IntStream.range(0, c.kvDim()).boxed().toList());
+                Collections.shuffle(o, random);
+                orders[l] = o.stream().mapToInt(Integer::intValue).toArray();
+            }
+            calibration = new Calibration(model.fingerprint(), QuantizedKvCache.keyRotationSize(method, layout), c.headDim(),
+                    Collections.nCopies(orders.length, ChannelOrdering.SUM), orders);
+        }
+        CudaRotateKv kv = model.rotateKv(method, calibration, true);
+        return kv::newCache;
     }
 
     private static int[] batches(String spec, int max) {

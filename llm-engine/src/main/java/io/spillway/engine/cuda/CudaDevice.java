@@ -63,14 +63,14 @@ import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLogSize;
  */
 public final class CudaDevice implements AutoCloseable {
     static final String KERNELS = "llama.cu";
+    static final String PRELUDE = "common.cuh";
 
     private final String name;
     private final String arch;
     private final long memoryBytes;
     private final int multiprocessors;
     private final cublasContext blas = new cublasContext();
-    private final Map<String, CUfunc_st> functions = new HashMap<>();
-    private final CUmod_st module = new CUmod_st();
+    private final Kernels kernels;
     private final List<Pointer> owned = new ArrayList<>();
 
     private CudaDevice() {
@@ -88,8 +88,7 @@ public final class CudaDevice implements AutoCloseable {
         this.multiprocessors = p.multiProcessorCount();
         // Driver-API calls below need the primary context started.
         check(cudaFree(null), "cudaFree(null)");
-        byte[] cubin = compile(kernelSource(), arch);
-        check(cuModuleLoadData(module, new BytePointer(cubin)), "cuModuleLoadData");
+        this.kernels = kernels(KERNELS, List.of());
         check(cublasCreate_v2(blas), "cublasCreate");
     }
 
@@ -145,11 +144,52 @@ public final class CudaDevice implements AutoCloseable {
         check(cudaMemset(p, 0, bytes), "cudaMemset");
     }
 
-    /** The kernels' CUDA C source, shipped as a resource beside this class. */
-    static String kernelSource() {
-        try (InputStream in = CudaDevice.class.getResourceAsStream(KERNELS)) {
+    /** One compiled kernel resource: its functions, looked up once. */
+    final class Kernels {
+        private final CUmod_st module = new CUmod_st();
+        private final Map<String, CUfunc_st> functions = new HashMap<>();
+
+        private Kernels(byte[] cubin) {
+            check(cuModuleLoadData(module, new BytePointer(cubin)), "cuModuleLoadData");
+        }
+
+        void launch(String kernel, int gridX, int gridY, int block, Object... args) {
+            launch(kernel, new int[] {gridX, gridY, 1}, block, args);
+        }
+
+        void launch(String kernel, int[] grid, int block, Object... args) {
+            CUfunc_st f = functions.computeIfAbsent(kernel, k -> {
+                CUfunc_st fn = new CUfunc_st();
+                check(cuModuleGetFunction(fn, module, k), "cuModuleGetFunction(" + k + ")");
+                return fn;
+            });
+            PointerPointer<Pointer> params = new PointerPointer<>(args.length);
+            for (int i = 0; i < args.length; i++) {
+                params.put(i, switch (args[i]) {
+                    case Pointer p -> new PointerPointer<>(1).put(p);
+                    case Integer v -> new IntPointer(1).put(v);
+                    case Long v -> new LongPointer(1).put(v);
+                    case Float v -> new FloatPointer(1).put(v);
+                    default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
+                });
+            }
+            check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, null, params, null), "cuLaunchKernel(" + kernel + ")");
+        }
+    }
+
+    /**
+     * Compiles (or takes from the cache) a kernel resource beside this class, after the shared prelude,
+     * with {@code -D} definitions for shapes that must be known at compile time.
+     */
+    Kernels kernels(String resource, List<String> defines) {
+        return new Kernels(compile(resource, source(PRELUDE) + source(resource), defines, arch));
+    }
+
+    /** A kernel resource's CUDA C source. */
+    static String source(String resource) {
+        try (InputStream in = CudaDevice.class.getResourceAsStream(resource)) {
             if (in == null) {
-                throw new IllegalStateException("kernel resource " + KERNELS + " is missing from the classpath");
+                throw new IllegalStateException("kernel resource " + resource + " is missing from the classpath");
             }
             return new String(in.readAllBytes(), StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -163,8 +203,10 @@ public final class CudaDevice implements AutoCloseable {
         return Path.of(dir, Integer.toHexString(source.hashCode()) + "-" + source.length() + "-" + arch + ".cubin");
     }
 
-    private static byte[] compile(String source, String arch) {
-        Path cached = cacheFile(source, arch);
+    private static byte[] compile(String resource, String source, List<String> defines, String arch) {
+        List<String> options = new ArrayList<>(List.of("--gpu-architecture=" + arch, "-default-device", "--std=c++17"));
+        defines.forEach(d -> options.add("-D" + d));
+        Path cached = cacheFile(source + options, arch);
         try {
             if (Files.isRegularFile(cached)) {
                 return Files.readAllBytes(cached);
@@ -173,10 +215,9 @@ public final class CudaDevice implements AutoCloseable {
             // An unreadable cache only costs a compile.
         }
         _nvrtcProgram prog = new _nvrtcProgram();
-        check(nvrtcCreateProgram(prog, new BytePointer(source), new BytePointer(KERNELS), 0, (PointerPointer<?>) null,
+        check(nvrtcCreateProgram(prog, new BytePointer(source), new BytePointer(resource), 0, (PointerPointer<?>) null,
                 (PointerPointer<?>) null), "nvrtcCreateProgram");
-        String[] options = {"--gpu-architecture=" + arch, "-default-device", "--std=c++17"};
-        int rc = nvrtcCompileProgram(prog, options.length, new PointerPointer<>(options));
+        int rc = nvrtcCompileProgram(prog, options.size(), new PointerPointer<>(options.toArray(String[]::new)));
         if (rc != 0) {
             SizeTPointer size = new SizeTPointer(1);
             nvrtcGetProgramLogSize(prog, size);
@@ -186,7 +227,7 @@ public final class CudaDevice implements AutoCloseable {
                 nvrtcGetProgramLog(prog, text);
                 log = text.getString().replace("\0", "").strip();
             }
-            throw new CudaException("NVRTC could not compile " + KERNELS + " for " + arch + ": " + log);
+            throw new CudaException("NVRTC could not compile " + resource + " " + defines + " for " + arch + ": " + log);
         }
         SizeTPointer size = new SizeTPointer(1);
         check(nvrtcGetCUBINSize(prog, size), "nvrtcGetCUBINSize");
@@ -266,28 +307,13 @@ public final class CudaDevice implements AutoCloseable {
                 cols, zero, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
     }
 
-    /** Launches a kernel of the resource; arguments are device pointers, ints, longs or floats. */
+    /** Launches a kernel of llama.cu; arguments are device pointers, ints, longs or floats. */
     void launch(String kernel, int gridX, int gridY, int block, Object... args) {
-        launch(kernel, new int[] {gridX, gridY, 1}, block, args);
+        kernels.launch(kernel, gridX, gridY, block, args);
     }
 
     void launch(String kernel, int[] grid, int block, Object... args) {
-        CUfunc_st f = functions.computeIfAbsent(kernel, k -> {
-            CUfunc_st fn = new CUfunc_st();
-            check(cuModuleGetFunction(fn, module, k), "cuModuleGetFunction(" + k + ")");
-            return fn;
-        });
-        PointerPointer<Pointer> params = new PointerPointer<>(args.length);
-        for (int i = 0; i < args.length; i++) {
-            params.put(i, switch (args[i]) {
-                case Pointer p -> new PointerPointer<>(1).put(p);
-                case Integer v -> new IntPointer(1).put(v);
-                case Long v -> new LongPointer(1).put(v);
-                case Float v -> new FloatPointer(1).put(v);
-                default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
-            });
-        }
-        check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, null, params, null), "cuLaunchKernel(" + kernel + ")");
+        kernels.launch(kernel, grid, block, args);
     }
 
     @Override

@@ -1,6 +1,5 @@
 package io.spillway.engine.cuda;
 
-import io.spillway.engine.kv.KvCache;
 import io.spillway.engine.kv.LayerRows;
 import org.bytedeco.javacpp.Pointer;
 
@@ -9,7 +8,7 @@ import org.bytedeco.javacpp.Pointer;
  * {@code [layer][K|V][kvHead][capacity][headDim]}. Only {@link CudaLlamaModel}'s kernels read and
  * write it, so the host-side {@code write}/{@code attend} of the CPU path do not apply.
  */
-public final class CudaKvCache implements KvCache {
+public final class CudaKvCache implements CudaCache {
     private final CudaDevice device;
     private final Pointer memory;
     private final int capacity;
@@ -26,14 +25,16 @@ public final class CudaKvCache implements KvCache {
         device.zero(memory, bytes);
     }
 
-    long address() {
+    @Override
+    public long address() {
         if (closed) {
             throw new IllegalStateException("cache is closed");
         }
         return memory.address();
     }
 
-    int capacity() {
+    @Override
+    public int capacity() {
         return capacity;
     }
 
@@ -52,7 +53,7 @@ public final class CudaKvCache implements KvCache {
         throw new UnsupportedOperationException("a GPU cache is read by CudaLlamaModel's kernels, not from host queries");
     }
 
-    /** Claims {@code count} more positions without writing them: decode benchmarks at long contexts skip prefill. */
+    @Override
     public void extendUnwritten(int count) {
         if (length + count > capacity) {
             throw new IllegalArgumentException("cannot extend " + length + " tokens by " + count + " past capacity " + capacity);

@@ -10,6 +10,8 @@ import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.runtime.Rope;
 import io.spillway.engine.tensor.WeightMatrix;
+import io.spillway.kvquant.Calibration;
+import io.spillway.kvquant.KvMethod;
 import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 
@@ -23,6 +25,7 @@ import java.util.List;
  */
 public final class CudaLlamaModel implements Decoder {
     private static final int THREADS = 256;
+    private static final Pointer NULL = new Pointer();
 
     private final CudaDevice device;
     private final ModelConfig config;
@@ -31,6 +34,7 @@ public final class CudaLlamaModel implements Decoder {
     private final Pointer finalNorm;
     private final Pointer invFreq;
     private final Layer[] layers;
+    private final String fingerprint;
     private Scratch scratch;
     private Pointer partial;
     private long partialBytes;
@@ -51,9 +55,10 @@ public final class CudaLlamaModel implements Decoder {
         boolean has(String name);
     }
 
-    private CudaLlamaModel(CudaDevice device, Path dir, ModelConfig c, Weights ws) {
+    private CudaLlamaModel(CudaDevice device, Path dir, String fingerprint, ModelConfig c, Weights ws) {
         this.device = device;
         this.config = c;
+        this.fingerprint = fingerprint;
         int h = c.hiddenSize();
         this.embedding = ws.matrix("model.embed_tokens.weight", c.vocabSize(), h);
         if (c.tieWordEmbeddings()) {
@@ -94,7 +99,7 @@ public final class CudaLlamaModel implements Decoder {
     public static CudaLlamaModel load(CudaDevice device, Path dir) {
         ModelConfig config = ModelConfig.load(dir);
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
-            return new CudaLlamaModel(device, dir, config, new Weights() {
+            return new CudaLlamaModel(device, dir, ckpt.fingerprint(), config, new Weights() {
                 @Override
                 public Pointer matrix(String name, int rows, int cols) {
                     return upload(device, ckpt.require(name, rows, cols));
@@ -125,7 +130,7 @@ public final class CudaLlamaModel implements Decoder {
      */
     public static CudaLlamaModel random(CudaDevice device, ModelConfig config, int seed) {
         int[] next = {seed};
-        return new CudaLlamaModel(device, Path.of("random"), config, new Weights() {
+        return new CudaLlamaModel(device, Path.of("random"), "random-" + seed, config, new Weights() {
             @Override
             public Pointer matrix(String name, int rows, int cols) {
                 long n = (long) rows * cols;
@@ -162,7 +167,21 @@ public final class CudaLlamaModel implements Decoder {
         return device;
     }
 
-    /** A cache for sequences of up to {@code capacity} tokens. */
+    /** The checkpoint's fingerprint, which a key-channel calibration must name. */
+    public String fingerprint() {
+        return fingerprint;
+    }
+
+    /**
+     * A quantized KV method on this GPU (see {@link CudaRotateKv} for what runs here).
+     * @param calibration key-channel orders, required when the method reorders
+     * @param residualWindow keep the newest block fp16 until full, or pack every token at once
+     */
+    public CudaRotateKv rotateKv(KvMethod method, Calibration calibration, boolean residualWindow) {
+        return new CudaRotateKv(device, config, invFreq, method, calibration, residualWindow);
+    }
+
+    /** An fp16 cache for sequences of up to {@code capacity} tokens. */
     public CudaKvCache newCache(int capacity) {
         if (capacity < 1 || capacity > config.maxPositions()) {
             throw new IllegalArgumentException("cache capacity must be in [1, " + config.maxPositions() + "], got " + capacity);
@@ -201,7 +220,8 @@ public final class CudaLlamaModel implements Decoder {
     private final class Scratch {
         final int tokens;
         final int rows;
-        final Pointer x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits;
+        final Pointer x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits, windowStart,
+                seqFirst, seqCount;
 
         Scratch(int tokens, int rows) {
             this.tokens = tokens;
@@ -224,10 +244,14 @@ public final class CudaLlamaModel implements Decoder {
             picked = device.alloc(2L * rows * c.hiddenSize());
             pickedRows = device.alloc(4L * rows);
             logits = device.alloc(4L * rows * c.vocabSize());
+            windowStart = device.alloc(4 * t);
+            seqFirst = device.alloc(4 * t);
+            seqCount = device.alloc(4 * t);
         }
 
         void free() {
-            for (Pointer p : List.of(x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits)) {
+            for (Pointer p : List.of(x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits,
+                    windowStart, seqFirst, seqCount)) {
                 device.free(p);
             }
         }
@@ -299,19 +323,31 @@ public final class CudaLlamaModel implements Decoder {
         int[] pos = new int[total];
         long[] cacheOf = new long[total];
         int[] picked = new int[rows];
+        int[] windowStart = new int[total];
+        int[] seqFirst = new int[steps.size()];
+        int[] seqCount = new int[steps.size()];
         int t = 0;
         int r = 0;
-        int capacity = ((CudaKvCache) steps.getFirst().cache()).capacity();
-        for (LlamaModel.Step s : steps) {
-            CudaKvCache cache = (CudaKvCache) s.cache();
-            if (cache.capacity() != capacity) {
+        CudaCache head = (CudaCache) steps.getFirst().cache();
+        CudaRotateKv quantized = head instanceof CudaRotateKvCache q ? q.method() : null;
+        for (int si = 0; si < steps.size(); si++) {
+            LlamaModel.Step s = steps.get(si);
+            CudaCache cache = (CudaCache) s.cache();
+            if (cache.capacity() != head.capacity()) {
                 throw new IllegalArgumentException("caches of one forward step must share their capacity");
             }
+            if ((cache instanceof CudaRotateKvCache q ? q.method() : null) != quantized) {
+                throw new IllegalArgumentException("caches of one forward step must share their KV method");
+            }
             int n = s.tokens().length;
+            seqFirst[si] = t;
+            seqCount[si] = n;
+            int window = cache instanceof CudaRotateKvCache q ? q.windowStart(cache.length() + n) : 0;
             for (int i = 0; i < n; i++, t++) {
                 ids[t] = s.tokens()[i];
                 pos[t] = cache.length() + i;
                 cacheOf[t] = cache.address();
+                windowStart[t] = window;
                 if (s.allLogits() || i == n - 1) {
                     picked[r++] = t;
                 }
@@ -326,6 +362,14 @@ public final class CudaLlamaModel implements Decoder {
         device.uploadInts(b.pos, pos);
         device.uploadLongs(b.cache, cacheOf);
         device.uploadInts(b.pickedRows, picked);
+        Pointer layout = null;
+        if (quantized != null) {
+            device.uploadInts(b.windowStart, windowStart);
+            device.uploadInts(b.seqFirst, seqFirst);
+            device.uploadInts(b.seqCount, seqCount);
+            layout = ((CudaRotateKvCache) head).layout();
+        }
+        int capacity = head.capacity();
         float eps = (float) c.rmsNormEps();
         int heads = c.numHeads();
         int kvHeads = c.numKvHeads();
@@ -338,8 +382,20 @@ public final class CudaLlamaModel implements Decoder {
             project(w.q(), w.qBias(), b.xn, b.q, c.qDim(), h, total);
             project(w.k(), w.kBias(), b.xn, b.k, c.kvDim(), h, total);
             project(w.v(), w.vBias(), b.xn, b.v, c.kvDim(), h, total);
-            device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, capacity, heads, kvHeads, d);
-            attend(b, total, l, capacity, maxLength);
+            if (quantized == null) {
+                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, capacity, heads, kvHeads, d, 1);
+                attend(b, total, l, capacity, maxLength);
+            } else {
+                // Keys are quantized before RoPE unless the method says otherwise; the kernels apply it when reading.
+                int ropeKeys = quantized.method().preRope() ? 0 : 1;
+                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, NULL, l, capacity, heads, kvHeads, d, ropeKeys);
+                quantized.append(b.k, b.v, b.pos, b.windowStart, b.cache, layout, total, l);
+                quantized.trackSinks(b.x, b.k, b.v, b.seqFirst, b.seqCount, b.pos, b.cache, layout, steps.size(), l);
+                int splits = splits(total * quantized.groupsPerToken(), maxLength);
+                ensurePartial(quantized.partialBytes(total, splits));
+                quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, total, splits, (maxLength + splits - 1) / splits,
+                        partial, b.attn);
+            }
             device.gemm(w.o(), b.attn, b.proj, h, c.qDim(), total);
             device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
             device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.postNorm(), b.xn, h, eps);
@@ -363,21 +419,30 @@ public final class CudaLlamaModel implements Decoder {
         ModelConfig c = config;
         int heads = c.numHeads();
         int d = c.headDim();
-        long groups = (long) total * c.numKvHeads();
-        int splits = (int) Math.max(1, Math.min((maxLength + 255) / 256, (8L * device.multiprocessors() + groups - 1) / groups));
+        int splits = splits((long) total * c.numKvHeads(), maxLength);
         int chunk = (maxLength + splits - 1) / splits;
-        long need = 4L * total * heads * splits * (d + 2);
-        if (splits > 1 && need > partialBytes) {
-            if (partial != null) {
-                device.free(partial);
-            }
-            partial = device.alloc(need);
-            partialBytes = need;
+        if (splits > 1) {
+            ensurePartial(4L * total * heads * splits * (d + 2));
         }
         device.launch("attend_f16", new int[] {total, c.numKvHeads(), splits}, 128, b.q, b.pos, b.cache, layer, capacity, heads,
                 c.numKvHeads(), d, chunk, splits > 1 ? partial : b.attn, b.attn);
         if (splits > 1) {
             device.launch("attend_combine", total, heads, d, partial, splits, heads, d, b.attn);
+        }
+    }
+
+    /** Chunks per attention group: enough blocks to fill the multiprocessors, none under 256 positions. */
+    private int splits(long groups, int maxLength) {
+        return (int) Math.max(1, Math.min((maxLength + 255) / 256, (8L * device.multiprocessors() + groups - 1) / groups));
+    }
+
+    private void ensurePartial(long need) {
+        if (need > partialBytes) {
+            if (partial != null) {
+                device.free(partial);
+            }
+            partial = device.alloc(need);
+            partialBytes = need;
         }
     }
 
@@ -390,8 +455,8 @@ public final class CudaLlamaModel implements Decoder {
     }
 
     private void validate(LlamaModel.Step s) {
-        if (!(s.cache() instanceof CudaKvCache cache)) {
-            throw new IllegalArgumentException("the CUDA backend needs caches from CudaLlamaModel.newCache, got "
+        if (!(s.cache() instanceof CudaCache cache)) {
+            throw new IllegalArgumentException("the CUDA backend needs caches from CudaLlamaModel.newCache or CudaRotateKv.newCache, got "
                     + s.cache().getClass().getSimpleName());
         }
         if (s.tokens().length == 0) {

@@ -39,16 +39,21 @@ public final class KvCacheFactory implements Supplier<KvCache> {
         }
     }
 
-    private static Calibration calibration(LlamaModel model) {
-        Path file = model.dir().resolve(Calibration.FILE_NAME);
+    /** The calibration file of a model directory, checked against the model's fingerprint; null when absent. */
+    public static Calibration calibration(LlamaModel model) {
+        return calibration(model.dir(), model.fingerprint());
+    }
+
+    public static Calibration calibration(Path dir, String fingerprint) {
+        Path file = dir.resolve(Calibration.FILE_NAME);
         if (!Files.exists(file)) {
             return null;
         }
         try {
             Calibration c = Calibration.read(file);
-            if (!c.modelFingerprint().equals(model.fingerprint())) {
+            if (!c.modelFingerprint().equals(fingerprint)) {
                 throw new IllegalArgumentException(file + ": made for model " + c.modelFingerprint() + ", this model is "
-                        + model.fingerprint() + ": recalibrate with bin/spillway calibrate");
+                        + fingerprint + ": recalibrate with bin/spillway calibrate");
             }
             return c;
         } catch (IOException e) {

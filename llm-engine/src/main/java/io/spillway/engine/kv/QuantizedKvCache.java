@@ -83,15 +83,11 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         if (method.salientFraction() > 0 && method.keys().axis() != PackedBlock.Axis.TOKEN) {
             throw new IllegalArgumentException(method.name() + ": salient-token bits need per-token key groups");
         }
-        int rotationHeads = Math.min(method.keys().rotationHeads(), layout.kvHeads());
-        int keyRotationSize = Math.max(1, rotationHeads * d);
+        int keyRotationSize = keyRotationSize(method, layout);
+        int[][] orders = keyOrders(method, calibration, layout);
         this.keyRotation = new ChannelRotation[layout.layers()];
         for (int l = 0; l < layout.layers(); l++) {
-            int[] order = null;
-            if (method.keys().reorder()) {
-                order = reorderFor(calibration, layout, keyRotationSize, l);
-            }
-            keyRotation[l] = new ChannelRotation(kvDim, keyRotationSize, order);
+            keyRotation[l] = new ChannelRotation(kvDim, keyRotationSize, orders == null ? null : orders[l]);
         }
         this.calibrationId = method.keys().reorder() ? calibration.id() : "";
         this.valueRotation = new ChannelRotation(kvDim, method.values().rotationHeads() == 1 ? d : 1, null);
@@ -101,17 +97,34 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         }
     }
 
-    private int[] reorderFor(Calibration calibration, KvLayout layout, int rotationSize, int layer) {
+    /** Channels per key Hadamard group: a group of heads, or 1 (no rotation). */
+    public static int keyRotationSize(KvMethod method, KvLayout layout) {
+        return Math.max(1, Math.min(method.keys().rotationHeads(), layout.kvHeads()) * layout.headDim());
+    }
+
+    /**
+     * Each layer's key-channel gather order from the calibration, or null when the method does not
+     * reorder; refuses a missing calibration or one made for other shapes. Both backends use it.
+     */
+    public static int[][] keyOrders(KvMethod method, Calibration calibration, KvLayout layout) {
+        if (!method.keys().reorder()) {
+            return null;
+        }
         if (calibration == null) {
             throw new IllegalArgumentException(method.name() + " reorders key channels and needs the model's "
                     + Calibration.FILE_NAME + ": run bin/spillway calibrate (or add reorder=off)");
         }
+        int rotationSize = keyRotationSize(method, layout);
         if (calibration.layers() != layout.layers() || calibration.rotationSize() != rotationSize) {
             throw new IllegalArgumentException("the calibration (" + calibration.layers() + " layers, rotation size "
                     + calibration.rotationSize() + ") does not fit " + method.name() + " on this model ("
                     + layout.layers() + " layers, rotation size " + rotationSize + "): recalibrate");
         }
-        return calibration.order(layer);
+        int[][] orders = new int[layout.layers()][];
+        for (int l = 0; l < orders.length; l++) {
+            orders[l] = calibration.order(l);
+        }
+        return orders;
     }
 
     public KvMethod method() {

@@ -1,38 +1,10 @@
 // Kernels of the CUDA backend, compiled at startup by NVRTC for the device's architecture.
 // Activations stay fp32 between kernels; GEMM inputs are fp16 (weights and the normed activations).
-// No headers: NVRTC at runtime has no CUDA include directory, so fp16 is a bit pattern converted with PTX.
-typedef unsigned short __half;
-
-__device__ __forceinline__ float __half2float(__half h) {
-    float f;
-    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
-    return f;
-}
-
-__device__ __forceinline__ __half __float2half(float f) {
-    __half h;
-    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
-    return h;
-}
-
-#define NEG_INF __int_as_float(0xff800000)
-
+// The helpers (fp16 conversions, block_sum) are in common.cuh, compiled ahead of this file.
 extern "C" __global__ void embed(const __half* table, const int* ids, float* x, int h) {
     const __half* row = table + (size_t) ids[blockIdx.x] * h;
     float* out = x + (size_t) blockIdx.x * h;
     for (int i = threadIdx.x; i < h; i += blockDim.x) out[i] = __half2float(row[i]);
-}
-
-__device__ float block_sum(float v) {
-    __shared__ float part[32];
-    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-    __syncthreads();
-    if (lane == 0) part[warp] = v;
-    __syncthreads();
-    float s = 0;
-    for (int w = 0; w < (int) (blockDim.x >> 5); w++) s += part[w];
-    return s;
 }
 
 // One block per row: out = w * x / sqrt(mean(x^2) + eps), written as fp16 for the next GEMM.
@@ -57,29 +29,25 @@ extern "C" __global__ void rmsnorm_rows_half(const float* x, const int* rows, co
         out[(size_t) blockIdx.x * h + i] = __float2half(w[i] * (row[i] * inv));
 }
 
-__device__ void rope_pair(float* v, int i, int half_dim, float c, float s) {
-    float x1 = v[i], x2 = v[i + half_dim];
-    v[i] = x1 * c - x2 * s;
-    v[i + half_dim] = x2 * c + x1 * s;
-}
-
-// One block per token: RoPE on its query heads and key heads (rotate_half pairing, angles in fp32 as
-// transformers computes them), then its keys and values stored as fp16 at its position in its cache.
-// Cache of a sequence: per layer [K: kvHeads x cap x d][V: kvHeads x cap x d] halves.
+// One block per token: RoPE on its query heads and, when rope_keys, its key heads (rotate_half pairing,
+// angles in fp32 as transformers computes them); then, where cache is not null, its keys and values
+// stored as fp16 at its position in its cache. Cache of a sequence: per layer [K: kvHeads x cap x d][V: kvHeads x cap x d]
+// halves. RotateKV caches quantize keys before RoPE, so they take the queries' RoPE only and store elsewhere.
 extern "C" __global__ void rope_store(float* q, float* k, const float* v, const float* inv_freq,
                                       const int* pos, const unsigned long long* cache, int layer, int cap,
-                                      int heads, int kv_heads, int d) {
+                                      int heads, int kv_heads, int d, int rope_keys) {
     int t = blockIdx.x, half_dim = d / 2, p = pos[t];
     float* qt = q + (size_t) t * heads * d;
     float* kt = k + (size_t) t * kv_heads * d;
     const float* vt = v + (size_t) t * kv_heads * d;
-    for (int j = threadIdx.x; j < (heads + kv_heads) * half_dim; j += blockDim.x) {
+    for (int j = threadIdx.x; j < (heads + (rope_keys ? kv_heads : 0)) * half_dim; j += blockDim.x) {
         int head = j / half_dim, i = j % half_dim;
         float angle = (float) p * inv_freq[i];
         float c = (float) cos((double) angle), s = (float) sin((double) angle);
         if (head < heads) rope_pair(qt + head * d, i, half_dim, c, s);
         else rope_pair(kt + (head - heads) * d, i, half_dim, c, s);
     }
+    if (cache == 0) return;
     __syncthreads();
     __half* base = (__half*) cache[t] + (size_t) layer * 2 * kv_heads * cap * d;
     for (int j = threadIdx.x; j < kv_heads * d; j += blockDim.x) {

@@ -1,0 +1,35 @@
+// Shared by every kernel resource: CudaDevice compiles this prelude ahead of each of them.
+// No headers: NVRTC at runtime has no CUDA include directory, so fp16 is a bit pattern converted with PTX.
+typedef unsigned short __half;
+
+__device__ __forceinline__ float __half2float(__half h) {
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    return f;
+}
+
+__device__ __forceinline__ __half __float2half(float f) {
+    __half h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+}
+
+#define NEG_INF __int_as_float(0xff800000)
+
+__device__ float block_sum(float v) {
+    __shared__ float part[32];
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    __syncthreads();
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    float s = 0;
+    for (int w = 0; w < (int) (blockDim.x >> 5); w++) s += part[w];
+    return s;
+}
+
+__device__ void rope_pair(float* v, int i, int half_dim, float c, float s) {
+    float x1 = v[i], x2 = v[i + half_dim];
+    v[i] = x1 * c - x2 * s;
+    v[i + half_dim] = x2 * c + x1 * s;
+}

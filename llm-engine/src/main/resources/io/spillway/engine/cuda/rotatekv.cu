@@ -1,0 +1,518 @@
+// RotateKV 2-bit KV caches on the GPU: quantize-on-append, attention-sink tracking, and a fused decode
+// attention that reads packed 2-bit rows and dequantizes, un-rotates and applies RoPE in registers.
+// Compiled by NVRTC per model shape and method, so every register array has a compile-time size:
+//   HD head_dim, HEADS query heads, QPK query heads per KV head, KVD KV channels, HID hidden size,
+//   RS channels of one key Hadamard group (RS/HD KV heads), KGROUP / VGROUP channels per quantization group,
+//   NSINK sink activations tracked, KROT / VROT rotate keys / values, PREROPE keys quantized before RoPE.
+//
+// Numerics follow the CPU's QuantizedKvCache: keys rounded to fp16, Hadamard over RS channels, gathered
+// by the calibrated order into groups; values Hadamard per head and rounded to fp16; asymmetric 2-bit
+// groups with fp16 scale and minimum. The butterflies run in the CPU's stage order.
+//
+// Packed codes are stored by rotated channel, not by group slot, so that the attention kernel's lane
+// layout reads them with one load: within each rotation group, lane L holds channels v*32 + L
+// (v < RS/32), whose 2-bit codes form one little-endian word of RS/128 bytes. kgroup[c] names the
+// quantization group (slot / KGROUP) that channel c was gathered into.
+
+#define PER (RS / 32)
+#define DPH (HD / 32)
+#define GH (RS / HD * QPK)
+#define WB (PER / 4)
+#define NRG (KVD / RS)
+#define NGK (KVD / KGROUP)
+#define NGV (KVD / VGROUP)
+#define WARPS 4
+
+// Byte offsets of one layer's sections, from CudaRotateKvCache (the single source of the layout).
+enum { L_STRIDE, L_KC, L_VC, L_KSM, L_VSM, L_FLAG, L_WK, L_WV, L_SK, L_SV, L_TRACK, L_CAP };
+
+__device__ __forceinline__ float round_half(float x) {
+    return __half2float(__float2half(x));
+}
+
+// Java's Math.round: ties toward positive infinity.
+__device__ __forceinline__ int round_half_up(float x) {
+    float f = floorf(x);
+    return (int) f + (x - f >= 0.5f ? 1 : 0);
+}
+
+// Normalized Walsh-Hadamard over each aligned group of `size` of the n values in shared memory.
+__device__ void fwht_shared(float* x, int n, int size) {
+    for (int h = 1; h < size; h <<= 1) {
+        for (int j = threadIdx.x; j < n / 2; j += blockDim.x) {
+            int i = j / h * 2 * h + j % h;
+            float a = x[i], b = x[i + h];
+            x[i] = a + b;
+            x[i + h] = a - b;
+        }
+        __syncthreads();
+    }
+    float norm = (float) (1.0 / sqrt((double) size));
+    for (int i = threadIdx.x; i < n; i += blockDim.x) x[i] *= norm;
+    __syncthreads();
+}
+
+__device__ __forceinline__ unsigned char* layer_base(unsigned long long cache, const long long* lay, int layer) {
+    return (unsigned char*) cache + (size_t) layer * lay[L_STRIDE];
+}
+
+// Unwritten positions decode to zero keys and values but must never look like sinks.
+extern "C" __global__ void rkv_init(unsigned long long cache, const long long* lay) {
+    unsigned char* base = layer_base(cache, lay, blockIdx.x);
+    signed char* flag = (signed char*) (base + lay[L_FLAG]);
+    for (long long i = threadIdx.x; i < lay[L_CAP]; i += blockDim.x) flag[i] = -1;
+    int* slot = (int*) (base + lay[L_TRACK]) + 2 * NSINK;
+    for (int i = threadIdx.x; i < NSINK; i += blockDim.x) slot[i] = -1;
+}
+
+// cos and sin of every position's RoPE angles, computed as the CPU's Rope table is (fp32 angle, double trig).
+extern "C" __global__ void rope_table(const float* inv_freq, int positions, float2* out) {
+    for (long long n = blockIdx.x * (long long) blockDim.x + threadIdx.x; n < (long long) positions * (HD / 2);
+         n += (long long) gridDim.x * blockDim.x) {
+        int p = (int) (n / (HD / 2)), i = (int) (n % (HD / 2));
+        float angle = (float) p * inv_freq[i];
+        out[n] = make_float2((float) cos((double) angle), (float) sin((double) angle));
+    }
+}
+
+// One block per token: rounds its keys to fp16 (pre-RoPE when PREROPE), rotates and gathers them,
+// rotates and rounds its values, packs both at its position, and keeps fp16 rows in the residual
+// window when the position is at or past keep_from (its sequence's window start after this step).
+// The rotated values go back to v, where rkv_sinks copies a sink's row from.
+extern "C" __global__ void rkv_append(const float* k, float* v, const int* pos, const int* keep_from,
+                                      const unsigned long long* cache, const long long* lay, int layer, const int* order) {
+    __shared__ float kx[KVD], kr[KVD], vx[KVD];
+    __shared__ unsigned int kw[NRG * 32], vw[NRG * 32];
+    int t = blockIdx.x, p = pos[t];
+    unsigned char* base = layer_base(cache[t], lay, layer);
+    for (int i = threadIdx.x; i < KVD; i += blockDim.x) {
+        float kk = round_half(k[(size_t) t * KVD + i]);
+        kx[i] = kk;
+        kr[i] = kk;
+        vx[i] = v[(size_t) t * KVD + i];
+    }
+    for (int i = threadIdx.x; i < NRG * 32; i += blockDim.x) {
+        kw[i] = 0;
+        vw[i] = 0;
+    }
+    __syncthreads();
+#if VROT
+    fwht_shared(vx, KVD, HD);
+#endif
+#if KROT
+    fwht_shared(kr, KVD, RS);
+#endif
+    for (int i = threadIdx.x; i < KVD; i += blockDim.x) {
+        float r = round_half(vx[i]);
+        vx[i] = r;
+        v[(size_t) t * KVD + i] = r;
+    }
+    __syncthreads();
+    int from = keep_from[t];
+    if (p >= from) {
+        __half* wk = (__half*) (base + lay[L_WK]) + (size_t) (p - from) * KVD;
+        __half* wv = (__half*) (base + lay[L_WV]) + (size_t) (p - from) * KVD;
+        for (int i = threadIdx.x; i < KVD; i += blockDim.x) {
+            wk[i] = __float2half(kx[i]);
+            wv[i] = __float2half(vx[i]);
+        }
+    }
+    const int* ord = order ? order + (size_t) layer * KVD : 0;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    unsigned int* ksm = (unsigned int*) (base + lay[L_KSM]) + (size_t) p * NGK;
+    unsigned int* vsm = (unsigned int*) (base + lay[L_VSM]) + (size_t) p * NGV;
+    for (int g = warp; g < NGK + NGV; g += warps) {
+        bool keys = g < NGK;
+        int size = keys ? KGROUP : VGROUP, first = keys ? g * KGROUP : (g - NGK) * VGROUP;
+        float lo = __int_as_float(0x7f800000), hi = NEG_INF;
+        for (int s = lane; s < size; s += 32) {
+            int c = keys && ord ? ord[first + s] : first + s;
+            float x = keys ? kr[c] : vx[c];
+            lo = fminf(lo, x);
+            hi = fmaxf(hi, x);
+        }
+        for (int o = 16; o > 0; o >>= 1) {
+            lo = fminf(lo, __shfl_xor_sync(0xffffffff, lo, o));
+            hi = fmaxf(hi, __shfl_xor_sync(0xffffffff, hi, o));
+        }
+        __half minH = __float2half(lo), scaleH = __float2half((hi - lo) / 3.0f);
+        float mn = __half2float(minH), scale = __half2float(scaleH);
+        if (!(scale > 0) || isinf(scale)) {
+            scale = 0;
+            scaleH = 0;
+        }
+        float inv = scale == 0 ? 0 : 1.0f / scale;
+        for (int s = lane; s < size; s += 32) {
+            int c = keys && ord ? ord[first + s] : first + s;
+            float x = keys ? kr[c] : vx[c];
+            int code = min(3, max(0, round_half_up((x - mn) * inv)));
+            int in = c % RS, w = c / RS * 32 + in % 32;
+            atomicOr(keys ? &kw[w] : &vw[w], (unsigned int) code << (2 * (in / 32)));
+        }
+        if (lane == 0) (keys ? ksm[g] : vsm[g - NGK]) = (unsigned int) scaleH | ((unsigned int) minH << 16);
+    }
+    __syncthreads();
+    unsigned char* kc = base + lay[L_KC] + (size_t) p * (KVD / 4);
+    unsigned char* vc = base + lay[L_VC] + (size_t) p * (KVD / 4);
+    for (int i = threadIdx.x; i < NRG * 32 * WB; i += blockDim.x) {
+        kc[i] = (unsigned char) (kw[i / WB] >> (8 * (i % WB)));
+        vc[i] = (unsigned char) (vw[i / WB] >> (8 * (i % WB)));
+    }
+}
+
+// Attention sinks as RotateKV finds them: the NSINK hidden-state activations of largest magnitude seen
+// in this layer's input; tokens owning one keep fp16 rows (up to NSINK slots), and a token displaced
+// later goes back to its packed row. One block per sequence, its new tokens in order, as the CPU offers them.
+// Track layout: mag[NSINK] ascending, pos[NSINK], slot position[NSINK] (-1 free), count.
+extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float* v, const int* seq_first,
+                                     const int* seq_count, const int* pos, const unsigned long long* cache,
+                                     const long long* lay, int layer) {
+    __shared__ float mag[NSINK];
+    __shared__ int mpos[NSINK], slot[NSINK];
+    __shared__ int count, found, chosen;
+    __shared__ unsigned int taken[(HID + 31) / 32];
+    __shared__ float wbest[32];
+    __shared__ int wat[32];
+    int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+    int first = seq_first[blockIdx.x], n = seq_count[blockIdx.x];
+    unsigned char* base = layer_base(cache[first], lay, layer);
+    float* tmag = (float*) (base + lay[L_TRACK]);
+    int* tpos = (int*) (tmag + NSINK);
+    int* tslot = tpos + NSINK;
+    signed char* flag = (signed char*) (base + lay[L_FLAG]);
+    __half* sk = (__half*) (base + lay[L_SK]);
+    __half* sv = (__half*) (base + lay[L_SV]);
+    for (int i = tid; i < NSINK; i += blockDim.x) {
+        mag[i] = tmag[i];
+        mpos[i] = tpos[i];
+        slot[i] = tslot[i];
+    }
+    if (tid == 0) count = tslot[NSINK];
+    __syncthreads();
+    for (int t = first; t < first + n; t++) {
+        const float* row = x + (size_t) t * HID;
+        for (int i = tid; i < (HID + 31) / 32; i += blockDim.x) taken[i] = 0;
+        __syncthreads();
+        for (int r = 0; r < NSINK; r++) {
+            float thr = count < NSINK ? -1.0f : mag[0];
+            float best = -1.0f;
+            int at = -1;
+            for (int i = tid; i < HID; i += blockDim.x) {
+                float m = fabsf(row[i]);
+                if (m > thr && m > best && !((taken[i >> 5] >> (i & 31)) & 1)) {
+                    best = m;
+                    at = i;
+                }
+            }
+            for (int o = 16; o > 0; o >>= 1) {
+                float ob = __shfl_xor_sync(0xffffffff, best, o);
+                int oa = __shfl_xor_sync(0xffffffff, at, o);
+                if (oa >= 0 && (at < 0 || ob > best || (ob == best && oa < at))) {
+                    best = ob;
+                    at = oa;
+                }
+            }
+            if (lane == 0) {
+                wbest[warp] = best;
+                wat[warp] = at;
+            }
+            __syncthreads();
+            if (tid == 0) {
+                best = -1.0f;
+                at = -1;
+                for (int w = 0; w < (int) (blockDim.x >> 5); w++) {
+                    if (wat[w] >= 0 && (at < 0 || wbest[w] > best || (wbest[w] == best && wat[w] < at))) {
+                        best = wbest[w];
+                        at = wat[w];
+                    }
+                }
+                found = at;
+                if (at >= 0) {
+                    taken[at >> 5] |= 1u << (at & 31);
+                    int i;
+                    if (count < NSINK) {
+                        for (i = count++; i > 0 && mag[i - 1] > best; i--) {
+                            mag[i] = mag[i - 1];
+                            mpos[i] = mpos[i - 1];
+                        }
+                    } else {
+                        for (i = 0; i + 1 < NSINK && mag[i + 1] < best; i++) {
+                            mag[i] = mag[i + 1];
+                            mpos[i] = mpos[i + 1];
+                        }
+                    }
+                    mag[i] = best;
+                    mpos[i] = pos[t];
+                }
+            }
+            __syncthreads();
+            if (found < 0) break;
+        }
+        if (tid == 0) {
+            for (int s = 0; s < NSINK; s++) {
+                bool owns = false;
+                for (int i = 0; i < count; i++) owns |= mpos[i] == slot[s];
+                if (slot[s] >= 0 && !owns) {
+                    flag[slot[s]] = -1;
+                    slot[s] = -1;
+                }
+            }
+            chosen = -1;
+            bool owns = false;
+            for (int i = 0; i < count; i++) owns |= mpos[i] == pos[t];
+            for (int s = 0; owns && s < NSINK; s++) {
+                if (slot[s] < 0) {
+                    slot[s] = pos[t];
+                    flag[pos[t]] = (signed char) s;
+                    chosen = s;
+                    break;
+                }
+            }
+        }
+        __syncthreads();
+        if (chosen >= 0) {
+            for (int i = tid; i < KVD; i += blockDim.x) {
+                sk[(size_t) chosen * KVD + i] = __float2half(k[(size_t) t * KVD + i]);
+                sv[(size_t) chosen * KVD + i] = __float2half(v[(size_t) t * KVD + i]);
+            }
+        }
+        __syncthreads();
+    }
+    for (int i = tid; i < NSINK; i += blockDim.x) {
+        tmag[i] = mag[i];
+        tpos[i] = mpos[i];
+        tslot[i] = slot[i];
+    }
+    if (tid == 0) tslot[NSINK] = count;
+}
+
+// Forgets the sinks at or after new_length (a truncated sequence): one thread per layer.
+extern "C" __global__ void rkv_truncate(unsigned long long cache, const long long* lay, int new_length) {
+    unsigned char* base = layer_base(cache, lay, blockIdx.x);
+    float* mag = (float*) (base + lay[L_TRACK]);
+    int* mpos = (int*) (mag + NSINK);
+    int* slot = mpos + NSINK;
+    signed char* flag = (signed char*) (base + lay[L_FLAG]);
+    int kept = 0;
+    for (int i = 0; i < slot[NSINK]; i++) {
+        if (mpos[i] < new_length) {
+            mag[kept] = mag[i];
+            mpos[kept++] = mpos[i];
+        }
+    }
+    slot[NSINK] = kept;
+    for (int s = 0; s < NSINK; s++) {
+        if (slot[s] >= new_length) {
+            flag[slot[s]] = -1;
+            slot[s] = -1;
+        }
+    }
+}
+
+__device__ __forceinline__ unsigned int load_word(const unsigned char* row, int lane) {
+#if WB == 4
+    return ((const unsigned int*) row)[lane];
+#elif WB == 2
+    return ((const unsigned short*) row)[lane];
+#else
+    return row[lane];
+#endif
+}
+
+// Sums each of the GH per-lane partial scores over the warp, leaving lane L the total of head
+// L >> SHIFT: halving exchanges (GH - 1 shuffles) instead of GH full reductions (5 GH).
+#define SHIFT (GH == 1 ? 5 : GH == 2 ? 4 : GH == 4 ? 3 : GH == 8 ? 2 : GH == 16 ? 1 : 0)
+__device__ __forceinline__ float reduce_scatter(float* s) {
+    int lane = threadIdx.x & 31;
+    int n = GH;
+#pragma unroll
+    for (int mask = 16; mask >= 1; mask >>= 1) {
+        if (n > 1) {
+            n >>= 1;
+            bool upper = lane & mask;
+#pragma unroll
+            for (int i = 0; i < GH / 2; i++) {
+                if (i < n) {
+                    float send = upper ? s[i] : s[i + n];
+                    float keep = upper ? s[i + n] : s[i];
+                    s[i] = keep + __shfl_xor_sync(0xffffffff, send, mask);
+                }
+            }
+        } else {
+            s[0] += __shfl_xor_sync(0xffffffff, s[0], mask);
+        }
+    }
+    return s[0];
+}
+
+// Decode attention of one token's query heads over KV rotation group blockIdx.y (RS/HD KV heads, GH query
+// heads), positions of chunk blockIdx.z: one warp per position, every K and V row read once for the group.
+// Packed rows are dequantized, un-rotated (Hadamard across lanes, then within) and RoPE'd in registers;
+// window and sink rows are fp16. Values stay rotated: rkv_combine rotates the output back once per head.
+// Each (token, head, chunk) leaves max, sum and unnormalized output in partial.
+extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float* q, const int* pos, const int* win_start,
+        const unsigned long long* cache, const long long* lay, int layer, const unsigned char* kgroup,
+        const float2* rope_cs, int chunk, float* partial) {
+    int t = blockIdx.x, rg = blockIdx.y, z = blockIdx.z;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const unsigned char* base = layer_base(cache[t], lay, layer);
+    const unsigned char* kc = base + lay[L_KC] + rg * 32 * WB;
+    const unsigned char* vc = base + lay[L_VC] + rg * 32 * WB;
+    const unsigned int* ksm = (const unsigned int*) (base + lay[L_KSM]);
+    const unsigned int* vsm = (const unsigned int*) (base + lay[L_VSM]);
+    const signed char* flag = (const signed char*) (base + lay[L_FLAG]);
+    const __half* wk = (const __half*) (base + lay[L_WK]) + rg * RS + lane;
+    const __half* wv = (const __half*) (base + lay[L_WV]) + rg * RS + lane;
+    const __half* sk = (const __half*) (base + lay[L_SK]) + rg * RS + lane;
+    const __half* sv = (const __half*) (base + lay[L_SV]) + rg * RS + lane;
+    float scale = rsqrtf((float) HD);
+    float qr[GH][DPH], acc[GH][DPH];
+#pragma unroll
+    for (int h = 0; h < GH; h++) {
+#pragma unroll
+        for (int u = 0; u < DPH; u++) {
+            qr[h][u] = q[((size_t) t * HEADS + rg * GH + h) * HD + u * 32 + lane] * scale;
+            acc[h][u] = 0;
+        }
+    }
+    unsigned long long kg = 0;
+#pragma unroll
+    for (int v = 0; v < PER; v++) kg |= (unsigned long long) kgroup[(size_t) layer * KVD + rg * RS + v * 32 + lane] << (4 * v);
+    float m = NEG_INF, l = 0;
+    int ws = win_start[t];
+    int last = min(pos[t], z * chunk + chunk - 1);
+    for (int j = z * chunk + warp; j <= last; j += WARPS) {
+        float kf[PER], vf[PER];
+        int sl = j >= ws ? -2 : flag[j];
+        if (sl != -1) {
+            const __half* kr = sl == -2 ? wk + (size_t) (j - ws) * KVD : sk + (size_t) sl * KVD;
+            const __half* vr = sl == -2 ? wv + (size_t) (j - ws) * KVD : sv + (size_t) sl * KVD;
+#pragma unroll
+            for (int v = 0; v < PER; v++) {
+                kf[v] = __half2float(kr[v * 32]);
+                vf[v] = __half2float(vr[v * 32]);
+            }
+        } else {
+            unsigned int kword = load_word(kc + (size_t) j * (KVD / 4), lane);
+            unsigned int vword = load_word(vc + (size_t) j * (KVD / 4), lane);
+            const unsigned int* ks = ksm + (size_t) j * NGK;
+            const unsigned int* vs = vsm + (size_t) j * NGV;
+#pragma unroll
+            for (int v = 0; v < PER; v++) {
+                unsigned int e = ks[(kg >> (4 * v)) & 15];
+                kf[v] = __half2float((__half) (e >> 16)) + (float) ((kword >> (2 * v)) & 3) * __half2float((__half) (e & 0xffff));
+                unsigned int f = vs[(rg * RS + v * 32 + lane) / VGROUP];
+                vf[v] = __half2float((__half) (f >> 16)) + (float) ((vword >> (2 * v)) & 3) * __half2float((__half) (f & 0xffff));
+            }
+#if KROT
+#pragma unroll
+            for (int h = 1; h < 32; h <<= 1) {
+#pragma unroll
+                for (int v = 0; v < PER; v++) {
+                    float o = __shfl_xor_sync(0xffffffff, kf[v], h);
+                    kf[v] = (lane & h) ? o - kf[v] : kf[v] + o;
+                }
+            }
+#pragma unroll
+            for (int h = 1; h < PER; h <<= 1) {
+#pragma unroll
+                for (int v = 0; v < PER; v++) {
+                    if (!(v & h)) {
+                        float a = kf[v], b = kf[v + h];
+                        kf[v] = a + b;
+                        kf[v + h] = a - b;
+                    }
+                }
+            }
+            const float norm = (float) (1.0 / sqrt((double) RS));
+#pragma unroll
+            for (int v = 0; v < PER; v++) kf[v] *= norm;
+#endif
+        }
+#if PREROPE
+        const float2* cs = rope_cs + (size_t) j * (HD / 2);
+#pragma unroll
+        for (int v = 0; v < PER; v++) {
+            if (v % DPH < DPH / 2) {
+                float2 r = cs[(v % DPH) * 32 + lane];
+                float x1 = kf[v], x2 = kf[v + DPH / 2];
+                kf[v] = x1 * r.x - x2 * r.y;
+                kf[v + DPH / 2] = x2 * r.x + x1 * r.y;
+            }
+        }
+#endif
+        float s[GH];
+#pragma unroll
+        for (int h = 0; h < GH; h++) {
+            s[h] = 0;
+#pragma unroll
+            for (int u = 0; u < DPH; u++) s[h] += qr[h][u] * kf[h / QPK * DPH + u];
+        }
+        float score = reduce_scatter(s);
+        float mn = fmaxf(m, score), corr = expf(m - mn), p = expf(score - mn);
+        l = l * corr + p;
+        m = mn;
+#pragma unroll
+        for (int h = 0; h < GH; h++) {
+            float ph = __shfl_sync(0xffffffff, p, h << SHIFT), ch = __shfl_sync(0xffffffff, corr, h << SHIFT);
+#pragma unroll
+            for (int u = 0; u < DPH; u++) acc[h][u] = acc[h][u] * ch + ph * vf[h / QPK * DPH + u];
+        }
+    }
+    __shared__ float sm[WARPS][GH], ssum[WARPS][GH], sacc[WARPS][GH][HD];
+#pragma unroll
+    for (int h = 0; h < GH; h++) {
+#pragma unroll
+        for (int u = 0; u < DPH; u++) sacc[warp][h][u * 32 + lane] = acc[h][u];
+    }
+    if ((lane & ((1 << SHIFT) - 1)) == 0) {
+        sm[warp][lane >> SHIFT] = m;
+        ssum[warp][lane >> SHIFT] = l;
+    }
+    __syncthreads();
+    for (int h = warp; h < GH; h += WARPS) {
+        float mx = NEG_INF;
+        for (int w = 0; w < WARPS; w++) if (ssum[w][h] > 0) mx = fmaxf(mx, sm[w][h]);
+        float tot = 0, o[DPH];
+#pragma unroll
+        for (int u = 0; u < DPH; u++) o[u] = 0;
+        for (int w = 0; w < WARPS; w++) {
+            if (ssum[w][h] == 0) continue;
+            float f = expf(sm[w][h] - mx);
+            tot += ssum[w][h] * f;
+#pragma unroll
+            for (int u = 0; u < DPH; u++) o[u] += sacc[w][h][u * 32 + lane] * f;
+        }
+        float* out = partial + (((size_t) t * HEADS + rg * GH + h) * gridDim.z + z) * (HD + 2);
+        if (lane == 0) {
+            out[0] = mx;
+            out[1] = tot;
+        }
+#pragma unroll
+        for (int u = 0; u < DPH; u++) out[2 + u * 32 + lane] = o[u];
+    }
+}
+
+// Merges rkv_attend's chunks of one (token, head), one thread per output dimension, then rotates the
+// value-space output back (the values' Hadamard is its own inverse) and writes it as fp16.
+extern "C" __global__ void rkv_combine(const float* partial, int splits, __half* out) {
+    __shared__ float o[HD];
+    int t = blockIdx.x, head = blockIdx.y, i = threadIdx.x;
+    const float* p = partial + ((size_t) t * HEADS + head) * splits * (HD + 2);
+    float mx = NEG_INF;
+    for (int z = 0; z < splits; z++) if (p[z * (HD + 2) + 1] > 0) mx = fmaxf(mx, p[z * (HD + 2)]);
+    float tot = 0, acc = 0;
+    for (int z = 0; z < splits; z++) {
+        const float* c = p + z * (HD + 2);
+        if (c[1] == 0) continue;
+        float f = expf(c[0] - mx);
+        tot += c[1] * f;
+        acc += c[2 + i] * f;
+    }
+    o[i] = acc / tot;
+    __syncthreads();
+#if VROT
+    fwht_shared(o, HD, HD);
+#endif
+    out[((size_t) t * HEADS + head) * HD + i] = __float2half(o[i]);
+}
