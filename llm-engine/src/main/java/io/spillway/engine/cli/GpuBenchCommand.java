@@ -166,6 +166,7 @@ final class GpuBenchCommand {
                     Collections.nCopies(orders.length, ChannelOrdering.SUM), orders);
         }
         CudaRotateKv kv = model.rotateKv(method, calibration, true);
+        System.err.println("gpu-bench: " + method.name() + " " + kv.attentionResources());
         return kv::newCache;
     }
 

@@ -49,6 +49,9 @@ import static org.bytedeco.cuda.global.cudart.cudaMemcpyDeviceToHost;
 import static org.bytedeco.cuda.global.cudart.cudaMemset;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpyHostToDevice;
 import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
+import static org.bytedeco.cuda.global.cudart.CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES;
+import static org.bytedeco.cuda.global.cudart.CU_FUNC_ATTRIBUTE_NUM_REGS;
+import static org.bytedeco.cuda.global.cudart.cuFuncGetAttribute;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcCompileProgram;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcCreateProgram;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetCUBIN;
@@ -71,6 +74,8 @@ public final class CudaDevice implements AutoCloseable {
     private final int multiprocessors;
     private final cublasContext blas = new cublasContext();
     private final Kernels kernels;
+    private final FloatPointer gemmOne = new FloatPointer(1f);
+    private final FloatPointer gemmZero = new FloatPointer(0f);
     private final List<Pointer> owned = new ArrayList<>();
 
     private CudaDevice() {
@@ -146,32 +151,57 @@ public final class CudaDevice implements AutoCloseable {
 
     /** One compiled kernel resource: its functions, looked up once. */
     final class Kernels {
+        private static final int MAX_ARGS = 32;
+
         private final CUmod_st module = new CUmod_st();
         private final Map<String, CUfunc_st> functions = new HashMap<>();
+        /** One 8-byte slot per argument, written in place per launch: a decode step launches hundreds of kernels. */
+        private final BytePointer slots = new BytePointer(8L * MAX_ARGS);
+        private final PointerPointer<Pointer> params = new PointerPointer<>(MAX_ARGS);
 
         private Kernels(byte[] cubin) {
             check(cuModuleLoadData(module, new BytePointer(cubin)), "cuModuleLoadData");
+            for (int i = 0; i < MAX_ARGS; i++) {
+                params.put(i, slots.getPointer(8L * i));
+            }
         }
 
         void launch(String kernel, int gridX, int gridY, int block, Object... args) {
             launch(kernel, new int[] {gridX, gridY, 1}, block, args);
         }
 
-        void launch(String kernel, int[] grid, int block, Object... args) {
-            CUfunc_st f = functions.computeIfAbsent(kernel, k -> {
+        /** Registers per thread and local (spilled) bytes per thread of a kernel, as ptxas left them. */
+        int[] resources(String kernel) {
+            int[] regs = new int[1];
+            int[] local = new int[1];
+            check(cuFuncGetAttribute(regs, CU_FUNC_ATTRIBUTE_NUM_REGS, function(kernel)), "cuFuncGetAttribute");
+            check(cuFuncGetAttribute(local, CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES, function(kernel)), "cuFuncGetAttribute");
+            return new int[] {regs[0], local[0]};
+        }
+
+        private CUfunc_st function(String kernel) {
+            return functions.computeIfAbsent(kernel, k -> {
                 CUfunc_st fn = new CUfunc_st();
                 check(cuModuleGetFunction(fn, module, k), "cuModuleGetFunction(" + k + ")");
                 return fn;
             });
-            PointerPointer<Pointer> params = new PointerPointer<>(args.length);
+        }
+
+        synchronized void launch(String kernel, int[] grid, int block, Object... args) {
+            CUfunc_st f = function(kernel);
+            if (args.length > MAX_ARGS) {
+                throw new IllegalArgumentException(kernel + ": more than " + MAX_ARGS + " kernel arguments");
+            }
+            // cuLaunchKernel copies the arguments before it returns, so the slots are free again after it.
             for (int i = 0; i < args.length; i++) {
-                params.put(i, switch (args[i]) {
-                    case Pointer p -> new PointerPointer<>(1).put(p);
-                    case Integer v -> new IntPointer(1).put(v);
-                    case Long v -> new LongPointer(1).put(v);
-                    case Float v -> new FloatPointer(1).put(v);
+                long at = 8L * i;
+                switch (args[i]) {
+                    case Pointer p -> slots.putLong(at, p.address());
+                    case Integer v -> slots.putInt(at, v);
+                    case Long v -> slots.putLong(at, v);
+                    case Float v -> slots.putFloat(at, v);
                     default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
-                });
+                }
             }
             check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, null, params, null), "cuLaunchKernel(" + kernel + ")");
         }
@@ -301,10 +331,8 @@ public final class CudaDevice implements AutoCloseable {
      * fp32 accumulation. Row-major matrices are cuBLAS's column-major transposes, hence the operand order.
      */
     void gemm(Pointer w, Pointer x, Pointer out, int rows, int cols, int tokens) {
-        FloatPointer one = new FloatPointer(1f);
-        FloatPointer zero = new FloatPointer(0f);
-        check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, one, w, CUDA_R_16F, cols, x, CUDA_R_16F,
-                cols, zero, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
+        check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, gemmOne, w, CUDA_R_16F, cols, x, CUDA_R_16F,
+                cols, gemmZero, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
     }
 
     /** Launches a kernel of llama.cu; arguments are device pointers, ints, longs or floats. */

@@ -175,6 +175,12 @@ public final class CudaRotateKv {
         return kernels;
     }
 
+    /** What ptxas made of the decode attention kernel: registers and spilled bytes per thread. */
+    public String attentionResources() {
+        int[] r = kernels.resources("rkv_attend");
+        return "rkv_attend: " + r[0] + " registers, " + r[1] + " local bytes per thread";
+    }
+
     /** A cache for sequences of up to {@code capacity} tokens. */
     public CudaRotateKvCache newCache(int capacity) {
         if (capacity < 1 || capacity > config.maxPositions()) {

@@ -407,11 +407,10 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
 #if KROT
 #pragma unroll
             for (int h = 1; h < 32; h <<= 1) {
+                // The lane holding the pair's upper element keeps a - b, the other a + b: one FMA either way.
+                float sign = (lane & h) ? -1.0f : 1.0f;
 #pragma unroll
-                for (int v = 0; v < PER; v++) {
-                    float o = __shfl_xor_sync(0xffffffff, kf[v], h);
-                    kf[v] = (lane & h) ? o - kf[v] : kf[v] + o;
-                }
+                for (int v = 0; v < PER; v++) kf[v] = fmaf(sign, kf[v], __shfl_xor_sync(0xffffffff, kf[v], h));
             }
 #pragma unroll
             for (int h = 1; h < PER; h <<= 1) {

@@ -26,9 +26,21 @@ class BackendOptionTest {
     }
 
     @Test
-    void cudaTakesOnlyFp16Kv() {
-        assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "cuda", "--kv", "rotatekv2")))
-                .isInstanceOf(UsageException.class).hasMessageContaining("--kv fp16 only");
+    void cudaTakesFp16AndTwoBitPerTokenMethodsAndRefusesTheRestWithTheReason() {
+        assertThat(BackendOption.check("ppl", args("--backend", "cuda", "--kv", "rotatekv2"))).isEqualTo(BackendOption.Kind.CUDA);
+        assertThat(BackendOption.check("ppl", args("--backend", "cuda", "--kv", "rotatekv2:sinks=0,reorder=off,prerope=off")))
+                .isEqualTo(BackendOption.Kind.CUDA);
+        assertThat(BackendOption.check("ppl", args("--backend", "cuda", "--kv", "fp16"))).isEqualTo(BackendOption.Kind.CUDA);
+        assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "cuda", "--kv", "kivi2")))
+                .isInstanceOf(UsageException.class).hasMessageContaining("per-channel keys run on the CPU");
+        assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "cuda", "--kv", "akvq2")))
+                .isInstanceOf(UsageException.class).hasMessageContaining("salient-token bits");
+        assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "cuda", "--kv", "int4")))
+                .isInstanceOf(UsageException.class).hasMessageContaining("2-bit codes only");
+        assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "cuda", "--kv", "fp32")))
+                .isInstanceOf(UsageException.class).hasMessageContaining("fp16 or 2-bit");
+        assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "cuda", "--kv", "rotatekv2", "--kv-mode", "some")))
+                .isInstanceOf(UsageException.class).hasMessageContaining("--kv-mode must be all or decode");
     }
 
     @Test

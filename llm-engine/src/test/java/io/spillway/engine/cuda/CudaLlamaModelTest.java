@@ -2,12 +2,16 @@ package io.spillway.engine.cuda;
 
 import io.spillway.engine.kv.DenseKvCache;
 import io.spillway.engine.kv.KvCache;
+import io.spillway.engine.kv.KvCacheFactory;
+import io.spillway.engine.kv.QuantizedKvCache;
 import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.testing.TinyLlama;
+import io.spillway.kvquant.KvMethod;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.Arrays;
 import java.util.List;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -61,6 +65,85 @@ class CudaLlamaModelTest {
             }
             assertThat(gpu.forwardGreedy(List.of(new LlamaModel.Step(b, ids, false)))).containsExactly(best);
         }
+    }
+
+    /** About 200 tokens: the reference prompts' ids over and over, enough for packed blocks and sinks. */
+    private static int[] longPrompt() {
+        int[] out = new int[200];
+        int n = 0;
+        while (n < out.length) {
+            for (var p : TinyLlama.reference().get("prompts")) {
+                for (int id : TinyLlama.ints(p.get("input_ids"))) {
+                    if (n < out.length) {
+                        out[n++] = id;
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static float[] gpuLogits(String method, boolean window, int[] ids) {
+        CudaRotateKv kv = gpu.rotateKv(KvMethod.parse(method), KvCacheFactory.calibration(cpu), window);
+        try (KvCache g = kv.newCache(256)) {
+            return gpu.forward(List.of(new LlamaModel.Step(g, ids, true)))[0];
+        }
+    }
+
+    private static float[] cpuLogits(String method, boolean window, int[] ids) {
+        try (KvCache c = new QuantizedKvCache(cpu.kvLayout(), cpu.rope(), KvMethod.parse(method), KvCacheFactory.calibration(cpu), window)) {
+            return cpu.forward(List.of(new LlamaModel.Step(c, ids, true)))[0];
+        }
+    }
+
+    private static double meanAbsDiff(float[] a, float[] b) {
+        double sum = 0;
+        for (int i = 0; i < a.length; i++) {
+            sum += Math.abs(a[i] - b[i]);
+        }
+        return sum / a.length;
+    }
+
+    @Test
+    void twoBitCachesOnTheGpuFollowTheCpuCacheOfTheSameMethodAndNotItsAblations() {
+        int[] ids = longPrompt();
+        for (String[] pair : new String[][] {{"rotatekv2", "rotatekv2:sinks=0"}, {"rotatekv2", "rotatekv2:prerope=off"},
+                {"rotatekv2:reorder=off", "rotatekv2"}}) {
+            float[] gpuMethod = gpuLogits(pair[0], false, ids);
+            double same = meanAbsDiff(gpuMethod, cpuLogits(pair[0], false, ids));
+            double other = meanAbsDiff(gpuMethod, cpuLogits(pair[1], false, ids));
+            // 2-bit codes near a rounding boundary flip between fp16 and fp32 GEMM inputs, so the same method
+            // differs too; a mishandled sink, RoPE order or channel order would differ like the ablation does.
+            assertThat(same).as("%s on the GPU vs the CPU's %s (%s: %.4f)", pair[0], pair[0], pair[1], other).isLessThan(other / 1.5);
+        }
+        // Packed 2-bit keys and values really are what attention reads: fp16 KV gives other logits.
+        try (KvCache g = gpu.newCache(256)) {
+            float[] fp16 = gpu.forward(List.of(new LlamaModel.Step(g, ids, true)))[0];
+            assertThat(meanAbsDiff(gpuLogits("rotatekv2", false, ids), cpuLogits("rotatekv2", false, ids)))
+                    .isLessThan(meanAbsDiff(gpuLogits("rotatekv2", false, ids), fp16) / 1.5);
+        }
+    }
+
+    @Test
+    void aTwoBitCacheTruncatesWithinItsWindowOnlyAndDecodesTheSameAgain() {
+        int[] ids = longPrompt();
+        CudaRotateKv kv = gpu.rotateKv(KvMethod.parse("rotatekv2"), KvCacheFactory.calibration(cpu), true);
+        try (KvCache g = kv.newCache(256)) {
+            gpu.forward(List.of(new LlamaModel.Step(g, ids, false)));
+            float[] first = gpu.forward(List.of(new LlamaModel.Step(g, new int[] {42}, false)))[0];
+            g.truncate(ids.length);
+            float[] again = gpu.forward(List.of(new LlamaModel.Step(g, new int[] {42}, false)))[0];
+            assertThat(Arrays.equals(first, again)).as("same logits after truncating the decoded token").isTrue();
+            assertThatThrownBy(() -> g.truncate(100)).hasMessageContaining("within its fp16 window (from 128)");
+        }
+    }
+
+    @Test
+    void methodsTheKernelsCannotRunAreRefusedWithTheReason() {
+        assertThatThrownBy(() -> gpu.rotateKv(KvMethod.parse("kivi2"), null, true)).hasMessageContaining("per-channel keys");
+        assertThatThrownBy(() -> gpu.rotateKv(KvMethod.parse("rotatekv2"), null, true)).hasMessageContaining("bin/spillway calibrate");
+        assertThatThrownBy(() -> gpu.rotateKv(KvMethod.parse("rotatekv2:reorder=off,group=8"), null, true))
+                .hasMessageContaining("at most 16 key groups");
     }
 
     @Test
