@@ -1,15 +1,90 @@
 package io.spillway.engine.cuda;
 
 import io.spillway.engine.kv.KvCache;
+import io.spillway.engine.kv.LayerRows;
+import org.bytedeco.javacpp.Pointer;
 
-/** A KV cache in GPU memory, written and read only by {@link CudaLlamaModel}'s kernels. */
-public sealed interface CudaCache extends KvCache permits CudaKvCache, CudaRotateKvCache {
+/**
+ * A KV cache in GPU memory, allocated whole at its capacity (zeroed: unwritten positions are never
+ * attended, but zeros keep a benchmark's unfilled caches finite). Only {@link CudaLlamaModel}'s kernels
+ * read and write it, so the host-side {@code write}/{@code attend} of the CPU path do not apply.
+ */
+public abstract sealed class CudaCache implements KvCache permits CudaKvCache, CudaRotateKvCache {
+    final CudaDevice device;
+    private final Pointer memory;
+    private final int capacity;
+    private final long bytes;
+    private int length;
+    private boolean closed;
+
+    CudaCache(CudaDevice device, int capacity, long bytes) {
+        this.device = device;
+        this.capacity = capacity;
+        this.bytes = bytes;
+        this.memory = device.alloc(bytes);
+        device.zero(memory, bytes);
+    }
+
     /** Device address of the cache's memory. */
-    long address();
+    public long address() {
+        if (closed) {
+            throw new IllegalStateException("cache is closed");
+        }
+        return memory.address();
+    }
 
-    /** The most tokens it holds (allocated whole). */
-    int capacity();
+    /** The most tokens it holds. */
+    public int capacity() {
+        return capacity;
+    }
+
+    @Override
+    public int length() {
+        return length;
+    }
+
+    @Override
+    public void write(int layer, LayerRows rows, int first, int count) {
+        throw new UnsupportedOperationException("a GPU cache is written by CudaLlamaModel's kernels, not from host rows");
+    }
+
+    @Override
+    public void attend(int layer, int head, float[] query, int queryOff, int position, float[] out, int outOff) {
+        throw new UnsupportedOperationException("a GPU cache is read by CudaLlamaModel's kernels, not from host queries");
+    }
 
     /** Claims {@code count} more positions without writing them: decode benchmarks at long contexts skip prefill. */
-    void extendUnwritten(int count);
+    public void extendUnwritten(int count) {
+        if (length + count > capacity) {
+            throw new IllegalArgumentException("cannot extend " + length + " tokens by " + count + " past capacity " + capacity);
+        }
+        length += count;
+    }
+
+    @Override
+    public void commit(int count) {
+        length += count;
+    }
+
+    @Override
+    public void truncate(int newLength) {
+        if (newLength < 0 || newLength > length) {
+            throw new IllegalArgumentException("cannot truncate " + length + " tokens to " + newLength);
+        }
+        length = newLength;
+    }
+
+    /** Everything allocated for this sequence, at full capacity. */
+    @Override
+    public long bytes() {
+        return bytes;
+    }
+
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            device.free(memory);
+        }
+    }
 }
