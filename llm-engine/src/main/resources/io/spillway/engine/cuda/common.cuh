@@ -33,3 +33,19 @@ __device__ void rope_pair(float* v, int i, int half_dim, float c, float s) {
     v[i] = x1 * c - x2 * s;
     v[i + half_dim] = x2 * c + x1 * s;
 }
+
+// Merges the chunks of one (token, head) that a split decode attention left in p: per chunk its max,
+// its sum (0 = no positions) and its unnormalized output of d values. Returns dimension i, normalized.
+__device__ float combine_chunks(const float* p, int splits, int d, int i) {
+    float mx = NEG_INF;
+    for (int z = 0; z < splits; z++) if (p[z * (d + 2) + 1] > 0) mx = fmaxf(mx, p[z * (d + 2)]);
+    float tot = 0, o = 0;
+    for (int z = 0; z < splits; z++) {
+        const float* c = p + z * (d + 2);
+        if (c[1] == 0) continue;
+        float f = expf(c[0] - mx);
+        tot += c[1] * f;
+        o += c[2 + i] * f;
+    }
+    return o / tot;
+}

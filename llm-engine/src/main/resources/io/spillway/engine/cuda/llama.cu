@@ -7,26 +7,23 @@ extern "C" __global__ void embed(const __half* table, const int* ids, float* x, 
     for (int i = threadIdx.x; i < h; i += blockDim.x) out[i] = __half2float(row[i]);
 }
 
-// One block per row: out = w * x / sqrt(mean(x^2) + eps), written as fp16 for the next GEMM.
-extern "C" __global__ void rmsnorm_half(const float* x, const float* w, __half* out, int h, float eps) {
-    const float* row = x + (size_t) blockIdx.x * h;
+// Block-wide: out = w * row / sqrt(mean(row^2) + eps), written as fp16 for the next GEMM.
+__device__ void rmsnorm_row(const float* row, const float* w, __half* out, int h, float eps) {
     float ss = 0;
     for (int i = threadIdx.x; i < h; i += blockDim.x) ss += row[i] * row[i];
     ss = block_sum(ss);
     float inv = (float) (1.0 / sqrt((double) (ss / h + eps)));
-    for (int i = threadIdx.x; i < h; i += blockDim.x)
-        out[(size_t) blockIdx.x * h + i] = __float2half(w[i] * (row[i] * inv));
+    for (int i = threadIdx.x; i < h; i += blockDim.x) out[i] = __float2half(w[i] * (row[i] * inv));
+}
+
+// One block per row.
+extern "C" __global__ void rmsnorm_half(const float* x, const float* w, __half* out, int h, float eps) {
+    rmsnorm_row(x + (size_t) blockIdx.x * h, w, out + (size_t) blockIdx.x * h, h, eps);
 }
 
 // Selected rows (final norm before the LM head): row r of the output is row rows[r] of x.
 extern "C" __global__ void rmsnorm_rows_half(const float* x, const int* rows, const float* w, __half* out, int h, float eps) {
-    const float* row = x + (size_t) rows[blockIdx.x] * h;
-    float ss = 0;
-    for (int i = threadIdx.x; i < h; i += blockDim.x) ss += row[i] * row[i];
-    ss = block_sum(ss);
-    float inv = (float) (1.0 / sqrt((double) (ss / h + eps)));
-    for (int i = threadIdx.x; i < h; i += blockDim.x)
-        out[(size_t) blockIdx.x * h + i] = __float2half(w[i] * (row[i] * inv));
+    rmsnorm_row(x + (size_t) rows[blockIdx.x] * h, w, out + (size_t) blockIdx.x * h, h, eps);
 }
 
 // One block per token: RoPE on its query heads and, when rope_keys, its key heads (rotate_half pairing,
@@ -148,19 +145,9 @@ extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsi
 
 // Merges attend_f16's chunks of one (token, head): block of d threads, one output dimension each.
 extern "C" __global__ void attend_combine(const float* partial, int splits, int heads, int d, __half* out) {
-    int t = blockIdx.x, head = blockIdx.y, i = threadIdx.x;
-    const float* p = partial + ((size_t) t * heads + head) * splits * (d + 2);
-    float mx = NEG_INF;
-    for (int z = 0; z < splits; z++) if (p[z * (d + 2) + 1] > 0) mx = fmaxf(mx, p[z * (d + 2)]);
-    float tot = 0, o = 0;
-    for (int z = 0; z < splits; z++) {
-        const float* c = p + z * (d + 2);
-        if (c[1] == 0) continue;
-        float f = expf(c[0] - mx);
-        tot += c[1] * f;
-        o += c[2 + i] * f;
-    }
-    out[((size_t) t * heads + head) * d + i] = __float2half(o / tot);
+    int t = blockIdx.x, head = blockIdx.y;
+    float o = combine_chunks(partial + ((size_t) t * heads + head) * splits * (d + 2), splits, d, threadIdx.x);
+    out[((size_t) t * heads + head) * d + threadIdx.x] = __float2half(o);
 }
 
 // Random weights for benchmarks of real shapes: uniform in [-scale, scale) from a hash of the index.

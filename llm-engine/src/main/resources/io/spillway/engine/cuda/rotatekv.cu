@@ -497,18 +497,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
 extern "C" __global__ void rkv_combine(const float* partial, int splits, __half* out) {
     __shared__ float o[HD];
     int t = blockIdx.x, head = blockIdx.y, i = threadIdx.x;
-    const float* p = partial + ((size_t) t * HEADS + head) * splits * (HD + 2);
-    float mx = NEG_INF;
-    for (int z = 0; z < splits; z++) if (p[z * (HD + 2) + 1] > 0) mx = fmaxf(mx, p[z * (HD + 2)]);
-    float tot = 0, acc = 0;
-    for (int z = 0; z < splits; z++) {
-        const float* c = p + z * (HD + 2);
-        if (c[1] == 0) continue;
-        float f = expf(c[0] - mx);
-        tot += c[1] * f;
-        acc += c[2 + i] * f;
-    }
-    o[i] = acc / tot;
+    o[i] = combine_chunks(partial + ((size_t) t * HEADS + head) * splits * (HD + 2), splits, HD, i);
     __syncthreads();
 #if VROT
     fwht_shared(o, HD, HD);
