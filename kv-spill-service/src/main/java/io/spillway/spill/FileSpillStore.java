@@ -21,7 +21,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Spills as files in one folder. A session's blob is {@code <id>.<version>.blob}; its sidecar
@@ -67,19 +66,17 @@ public final class FileSpillStore implements SpillStore {
             Stored stored = new Stored(sessionId, version, bytes, HexFormat.of().formatHex(sha.digest()), Instant.now());
             metaTemp = tempFile(sessionId);
             writeDurably(metaTemp, out -> writeMeta(stored, out));
-            ReentrantLock lock = locks.of(sessionId);
-            lock.lock();
-            try {
+            Path meta = metaTemp;
+            locks.withLock(sessionId, () -> {
                 checkVersion(sessionId, expectedVersion, currentVersion(sessionId));
                 Files.move(blobTemp, blobPath(sessionId, version), StandardCopyOption.ATOMIC_MOVE);
-                Files.move(metaTemp, metaPath(sessionId), StandardCopyOption.ATOMIC_MOVE);
+                Files.move(meta, metaPath(sessionId), StandardCopyOption.ATOMIC_MOVE);
                 forceDirectory();
                 if (expectedVersion > 0) {
                     Files.deleteIfExists(blobPath(sessionId, expectedVersion));
                 }
-            } finally {
-                lock.unlock();
-            }
+                return null;
+            });
             return stored;
         } finally {
             Files.deleteIfExists(blobTemp);
@@ -101,36 +98,20 @@ public final class FileSpillStore implements SpillStore {
         SessionIds.require(sessionId);
         // Under the lock so a concurrent put cannot delete the blob between reading the sidecar and opening the file;
         // once open, the stream survives the file's deletion.
-        ReentrantLock lock = locks.of(sessionId);
-        lock.lock();
-        try {
+        return locks.withLock(sessionId, () -> {
             Optional<Stored> stored = readMeta(sessionId);
             if (stored.isEmpty()) {
                 return Optional.empty();
             }
             InputStream content = Files.newInputStream(blobPath(sessionId, stored.get().version()));
             return Optional.of(new StoredBlob(stored.get(), content));
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     @Override
     public boolean delete(String sessionId) throws IOException {
         SessionIds.require(sessionId);
-        ReentrantLock lock = locks.of(sessionId);
-        lock.lock();
-        try {
-            Optional<Stored> stored = readMeta(sessionId);
-            if (stored.isEmpty()) {
-                return false;
-            }
-            Files.delete(metaPath(sessionId));
-            Files.deleteIfExists(blobPath(sessionId, stored.get().version()));
-            return true;
-        } finally {
-            lock.unlock();
-        }
+        return removeIf(sessionId, stored -> true);
     }
 
     @Override
@@ -142,7 +123,7 @@ public final class FileSpillStore implements SpillStore {
                 String name = file.getFileName().toString();
                 if (name.endsWith(META)) {
                     String sessionId = name.substring(0, name.length() - META.length());
-                    if (expireSession(sessionId, cutoff)) {
+                    if (removeIf(sessionId, stored -> stored.storedAt().isBefore(cutoff))) {
                         expired.add(sessionId);
                     }
                 } else if (isStray(name, file, cutoff)) {
@@ -153,20 +134,17 @@ public final class FileSpillStore implements SpillStore {
         return expired;
     }
 
-    private boolean expireSession(String sessionId, Instant cutoff) throws IOException {
-        ReentrantLock lock = locks.of(sessionId);
-        lock.lock();
-        try {
+    /** Deletes the session's sidecar and blob when it has one that {@code when} accepts; whether it did. */
+    private boolean removeIf(String sessionId, java.util.function.Predicate<Stored> when) throws IOException {
+        return locks.withLock(sessionId, () -> {
             Optional<Stored> stored = readMeta(sessionId);
-            if (stored.isEmpty() || !stored.get().storedAt().isBefore(cutoff)) {
+            if (stored.isEmpty() || !when.test(stored.get())) {
                 return false;
             }
             Files.delete(metaPath(sessionId));
             Files.deleteIfExists(blobPath(sessionId, stored.get().version()));
             return true;
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /**
@@ -194,13 +172,7 @@ public final class FileSpillStore implements SpillStore {
             return false;
         }
         String sessionId = stem.substring(0, dot);
-        ReentrantLock lock = locks.of(sessionId);
-        lock.lock();
-        try {
-            return !version.equals(Long.toString(currentVersion(sessionId)));
-        } finally {
-            lock.unlock();
-        }
+        return locks.withLock(sessionId, () -> !version.equals(Long.toString(currentVersion(sessionId))));
     }
 
     private static void checkVersion(String sessionId, long expectedVersion, long currentVersion) {

@@ -29,7 +29,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
 import java.util.UUID;
-import java.util.concurrent.locks.ReentrantLock;
 
 /**
  * Spills in an S3-compatible bucket. Each session has a small <em>head</em> object, {@code <prefix>heads/<id>},
@@ -107,17 +106,14 @@ public final class S3SpillStore implements SpillStore {
             MessageDigest sha = Stored.sha256Digest();
             long bytes = upload(blobKey, blob, sha);
             Stored stored = new Stored(sessionId, version, bytes, HexFormat.of().formatHex(sha.digest()), Instant.now());
-            ReentrantLock lock = locks.of(sessionId);
-            lock.lock();
-            try {
+            replaced = locks.withLock(sessionId, () -> {
                 // Read again under the lock: the head this instance last committed is the one the condition names.
-                replaced = readHead(sessionId);
-                checkVersion(sessionId, expectedVersion, replaced);
-                writeHead(stored, blobKey, replaced);
-                committed = true;
-            } finally {
-                lock.unlock();
-            }
+                Optional<Head> current = readHead(sessionId);
+                checkVersion(sessionId, expectedVersion, current);
+                writeHead(stored, blobKey, current);
+                return current;
+            });
+            committed = true;
             replaced.ifPresent(old -> deleteQuietly(old.blobKey()));
             return stored;
         } finally {
@@ -156,9 +152,7 @@ public final class S3SpillStore implements SpillStore {
     @Override
     public boolean delete(String sessionId) throws IOException {
         SessionIds.require(sessionId);
-        ReentrantLock lock = locks.of(sessionId);
-        lock.lock();
-        try {
+        return locks.withLock(sessionId, () -> {
             Optional<Head> head = readHead(sessionId);
             if (head.isEmpty()) {
                 return false;
@@ -166,9 +160,7 @@ public final class S3SpillStore implements SpillStore {
             s3.deleteObject(b -> b.bucket(bucket).key(heads + sessionId));
             deleteQuietly(head.get().blobKey());
             return true;
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     @Override
@@ -187,9 +179,7 @@ public final class S3SpillStore implements SpillStore {
     }
 
     private boolean expireSession(String sessionId, Instant cutoff) throws IOException {
-        ReentrantLock lock = locks.of(sessionId);
-        lock.lock();
-        try {
+        return locks.withLock(sessionId, () -> {
             Optional<Head> head = readHead(sessionId);
             if (head.isEmpty() || !head.get().stored().storedAt().isBefore(cutoff)) {
                 return false;
@@ -205,9 +195,7 @@ public final class S3SpillStore implements SpillStore {
             }
             deleteQuietly(head.get().blobKey());
             return true;
-        } finally {
-            lock.unlock();
-        }
+        });
     }
 
     /**

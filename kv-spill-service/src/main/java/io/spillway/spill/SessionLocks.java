@@ -1,5 +1,6 @@
 package io.spillway.spill;
 
+import java.io.IOException;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -18,7 +19,19 @@ final class SessionLocks {
         }
     }
 
-    ReentrantLock of(String sessionId) {
-        return locks[Math.floorMod(sessionId.hashCode(), STRIPES)];
+    /** A step run under a session's lock. */
+    interface Locked<T> {
+        T run() throws IOException;
+    }
+
+    /** Runs {@code step} holding {@code sessionId}'s lock. */
+    <T> T withLock(String sessionId, Locked<T> step) throws IOException {
+        ReentrantLock lock = locks[Math.floorMod(sessionId.hashCode(), STRIPES)];
+        lock.lock();
+        try {
+            return step.run();
+        } finally {
+            lock.unlock();
+        }
     }
 }
