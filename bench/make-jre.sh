@@ -2,7 +2,7 @@
 # Packs a small Java 25 runtime plus the engine's jars into gpu/ (git-ignored) for the GPU machine,
 # which has no Java and takes at most 64 MiB with the repository. Only what the engine's eval and
 # bench commands load goes: no chat templates (Jinjava and its dependencies stay behind); the
-# CUDA backend's JavaCPP jars (linux-x86_64 natives, about 7 MB) and the transformers peer script do.
+# CUDA backend's JavaCPP jars (the cudart, cuBLAS and NVRTC natives, about 4 MB) and the transformers peer script do.
 # gpu/testlib gets JUnit's console launcher, AssertJ and llm-engine's test classes, for the GPU tests
 # that CI skips (bench/gpu-measure.sh runs them).
 # Usage: bench/make-jre.sh   (after bin/spillway build and ./mvnw -pl llm-engine test-compile)
@@ -19,6 +19,9 @@ mkdir -p "$out/lib"
 tar -C "$tmp" -cJf "$out/jre.tar.xz" jre
 rm -f "$out"/lib/*.jar
 cp "$root/llm-engine/target/llm-engine.jar" "$root"/llm-engine/target/lib/{kv-quant,jackson-,javacpp-,cuda-}*.jar "$out/lib/"
+# The engine loads only cudart, cuBLAS and NVRTC: the other CUDA libraries' JNI glue (NPP, cuFFT, cuDNN...) stays behind.
+natives=$(ls "$out"/lib/cuda-*-linux-x86_64.jar)
+zip -q -d "$natives" $(unzip -Z1 "$natives" | grep -E 'libjni|native-image/linux-x86_64/jni' | grep -vE 'jni(cudart|cublas|nvrtc|javacpp)[./]')
 cp "$root/bench/hf-decode-bench.py" "$root/bench/plot-decode.py" "$out/"
 mkdir -p "$out/testlib"
 m2=${MAVEN_REPO:-$HOME/.m2/repository}

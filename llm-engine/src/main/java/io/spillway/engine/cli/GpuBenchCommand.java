@@ -41,6 +41,8 @@ final class GpuBenchCommand {
               --batches LIST      sequences per step; 'max' = as many as the KV budget holds (default 1,4,16,64,max)
               --kv-budget-gib G   GPU memory for KV caches (default 40)
               --steps N           timed decode steps per point (default 16, after 3 warm-up steps)
+              --graphs LIST       on: decode steps replay captured CUDA graphs; off: each kernel launched from
+                                  Java; on,off measures both side by side (default on)
             """;
 
     /** Llama-3-8B's config.json shapes. */
@@ -48,7 +50,7 @@ final class GpuBenchCommand {
             1e-5, false, RopeConfig.plain(500000), 128000, 128001);
 
     int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = Args.parse("gpu-bench", argv, 0, Set.of("kv", "contexts", "batches", "kv-budget-gib", "steps"), Set.of("help"));
+        Args a = Args.parse("gpu-bench", argv, 0, Set.of("kv", "contexts", "batches", "kv-budget-gib", "steps", "graphs"), Set.of("help"));
         if (a.has("help")) {
             out.print(HELP);
             return 0;
@@ -61,6 +63,7 @@ final class GpuBenchCommand {
             throw new UsageException("gpu-bench: --kv-budget-gib and --steps must be positive");
         }
         List<String> kvs = Arrays.stream(a.string("kv", "fp16,rotatekv2").split(",")).map(String::strip).toList();
+        List<Boolean> graphModes = onOff(a, "graphs");
         for (String kv : kvs) {
             String why = kv.equals("fp16") ? null : CudaRotateKv.unsupported(method(kv));
             if (why != null) {
@@ -79,7 +82,7 @@ final class GpuBenchCommand {
             for (String kv : kvs) {
                 makers.add(kv.equals("fp16") ? null : cacheMaker(model, method(kv)));
             }
-            out.println("backend,kv,context,batch,max_batch,tokens_per_s,step_ms,gpu_mem_gib,kv_gib,kv_bytes_per_token,"
+            out.println("backend,kv,graphs,context,batch,max_batch,tokens_per_s,step_ms,gpu_mem_gib,kv_gib,kv_bytes_per_token,"
                     + "achieved_gb_s,bandwidth_fraction");
             for (int context : contexts) {
                 int capacity = context + steps + 4;
@@ -96,14 +99,17 @@ final class GpuBenchCommand {
                         if (batch > maxBatch || batch < 1) {
                             continue;
                         }
-                        double[] r = measure(model, caches, batch, context, capacity, steps);
-                        double ms = r[0];
-                        double bytesRead = weightBytes + (double) batch * context * perToken;
-                        double achieved = bytesRead / (ms / 1e3);
-                        out.printf("cuda,%s,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.0f,%.3f%n", kvs.get(m), context, batch, maxBatch,
-                                batch / (ms / 1e3), ms, r[1] / (double) (1L << 30), (double) batch * perSequence / (1L << 30),
-                                perToken, achieved / 1e9, achieved / copy);
-                        out.flush();
+                        for (boolean graphs : graphModes) {
+                            model.useGraphs(graphs);
+                            double[] r = measure(model, caches, batch, context, capacity, steps);
+                            double ms = r[0];
+                            double bytesRead = weightBytes + (double) batch * context * perToken;
+                            double achieved = bytesRead / (ms / 1e3);
+                            out.printf("cuda,%s,%s,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.0f,%.3f%n", kvs.get(m), graphs ? "on" : "off",
+                                    context, batch, maxBatch, batch / (ms / 1e3), ms, r[1] / (double) (1L << 30),
+                                    (double) batch * perSequence / (1L << 30), perToken, achieved / 1e9, achieved / copy);
+                            out.flush();
+                        }
                     }
                 }
             }
@@ -139,6 +145,14 @@ final class GpuBenchCommand {
         } finally {
             caches.forEach(CudaCache::close);
         }
+    }
+
+    private static List<Boolean> onOff(Args a, String option) {
+        return Arrays.stream(a.string(option, "on").split(",")).map(v -> switch (v.strip()) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new UsageException("gpu-bench: --" + option + " takes on and/or off, got '" + v + "'");
+        }).distinct().toList();
     }
 
     private static KvMethod method(String spec) {

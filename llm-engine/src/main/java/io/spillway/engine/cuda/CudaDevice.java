@@ -2,6 +2,9 @@ package io.spillway.engine.cuda;
 
 import org.bytedeco.cuda.cublas.cublasContext;
 import org.bytedeco.cuda.cudart.CUfunc_st;
+import org.bytedeco.cuda.cudart.CUgraphExec_st;
+import org.bytedeco.cuda.cudart.CUgraph_st;
+import org.bytedeco.cuda.cudart.CUstream_st;
 import org.bytedeco.cuda.cudart.CUmod_st;
 import org.bytedeco.cuda.cudart.cudaDeviceProp;
 import org.bytedeco.cuda.nvrtc._nvrtcProgram;
@@ -32,6 +35,8 @@ import static org.bytedeco.cuda.global.cublas.CUBLAS_OP_T;
 import static org.bytedeco.cuda.global.cublas.cublasCreate_v2;
 import static org.bytedeco.cuda.global.cublas.cublasDestroy_v2;
 import static org.bytedeco.cuda.global.cublas.cublasGemmEx;
+import static org.bytedeco.cuda.global.cublas.cublasSetStream_v2;
+import static org.bytedeco.cuda.global.cublas.cublasSetWorkspace_v2;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_16F;
 import static org.bytedeco.cuda.global.cudart.CUDA_R_32F;
 import static org.bytedeco.cuda.global.cudart.cuLaunchKernel;
@@ -41,6 +46,15 @@ import static org.bytedeco.cuda.global.cudart.cudaDeviceSynchronize;
 import static org.bytedeco.cuda.global.cudart.cudaFree;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceCount;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceProperties;
+import static org.bytedeco.cuda.global.cudart.cudaGraphDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaGraphExecDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaGraphInstantiate;
+import static org.bytedeco.cuda.global.cudart.cudaGraphLaunch;
+import static org.bytedeco.cuda.global.cudart.cudaStreamBeginCapture;
+import static org.bytedeco.cuda.global.cudart.cudaStreamCaptureModeThreadLocal;
+import static org.bytedeco.cuda.global.cudart.cudaStreamCreate;
+import static org.bytedeco.cuda.global.cudart.cudaStreamDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaStreamEndCapture;
 import static org.bytedeco.cuda.global.cudart.cudaMalloc;
 import static org.bytedeco.cuda.global.cudart.cudaMemcpy;
 import static org.bytedeco.cuda.global.cudart.cudaMemGetInfo;
@@ -62,7 +76,8 @@ import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLogSize;
 /**
  * GPU 0 with the engine's kernels loaded: the CUDA C resource compiled by NVRTC for this device's
  * architecture (cached by source hash and architecture), a cuBLAS handle, and small helpers for
- * memory, copies, GEMMs and launches.
+ * memory, copies, GEMMs, launches and CUDA graphs. Kernels and GEMMs go to one stream that is ordered
+ * with the legacy default stream the synchronous copies use, so only graph capture needs it by name.
  */
 public final class CudaDevice implements AutoCloseable {
     static final String KERNELS = "llama.cu";
@@ -72,7 +87,11 @@ public final class CudaDevice implements AutoCloseable {
     private final String arch;
     private final long memoryBytes;
     private final int multiprocessors;
+    /** cuBLAS's own workspace would be allocated while a graph is captured; this one is fixed. */
+    private static final long BLAS_WORKSPACE = 32L << 20;
+
     private final cublasContext blas = new cublasContext();
+    private final CUstream_st stream = new CUstream_st();
     private final Kernels kernels;
     private final FloatPointer gemmOne = new FloatPointer(1f);
     private final FloatPointer gemmZero = new FloatPointer(0f);
@@ -94,7 +113,10 @@ public final class CudaDevice implements AutoCloseable {
         // Driver-API calls below need the primary context started.
         check(cudaFree(null), "cudaFree(null)");
         this.kernels = kernels(KERNELS, List.of());
+        check(cudaStreamCreate(stream), "cudaStreamCreate");
         check(cublasCreate_v2(blas), "cublasCreate");
+        check(cublasSetStream_v2(blas, stream), "cublasSetStream");
+        check(cublasSetWorkspace_v2(blas, alloc(BLAS_WORKSPACE), BLAS_WORKSPACE), "cublasSetWorkspace");
     }
 
     /** Opens device 0; throws {@link CudaException} or a linkage error where CUDA is missing. */
@@ -203,7 +225,7 @@ public final class CudaDevice implements AutoCloseable {
                     default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
                 }
             }
-            check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, null, params, null), "cuLaunchKernel(" + kernel + ")");
+            check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, stream, params, null), "cuLaunchKernel(" + kernel + ")");
         }
     }
 
@@ -344,12 +366,58 @@ public final class CudaDevice implements AutoCloseable {
         kernels.launch(kernel, grid, block, args);
     }
 
+    /** A captured sequence of launches, replayed with one call: a decode step's hundreds of launches cost one. */
+    final class Graph implements AutoCloseable {
+        private final CUgraphExec_st exec;
+
+        private Graph(CUgraphExec_st exec) {
+            this.exec = exec;
+        }
+
+        void launch() {
+            check(cudaGraphLaunch(exec, stream), "cudaGraphLaunch");
+        }
+
+        @Override
+        public void close() {
+            cudaGraphExecDestroy(exec);
+        }
+    }
+
+    /**
+     * Records the kernels and GEMMs {@code enqueue} launches, without running them, as a graph. Whatever
+     * the launches point at must stay allocated while the graph is in use; nothing may be allocated,
+     * copied or synchronized inside {@code enqueue}.
+     */
+    Graph capture(Runnable enqueue) {
+        check(cudaStreamBeginCapture(stream, cudaStreamCaptureModeThreadLocal), "cudaStreamBeginCapture");
+        CUgraph_st graph = new CUgraph_st();
+        try {
+            enqueue.run();
+        } catch (RuntimeException e) {
+            // The stream stays in capture mode until the capture ends, whatever went wrong inside it.
+            if (cudaStreamEndCapture(stream, graph) == 0 && !graph.isNull()) {
+                cudaGraphDestroy(graph);
+            }
+            throw e;
+        }
+        check(cudaStreamEndCapture(stream, graph), "cudaStreamEndCapture");
+        CUgraphExec_st exec = new CUgraphExec_st();
+        try {
+            check(cudaGraphInstantiate(exec, graph, 0L), "cudaGraphInstantiate");
+        } finally {
+            cudaGraphDestroy(graph);
+        }
+        return new Graph(exec);
+    }
+
     @Override
     public void close() {
+        cublasDestroy_v2(blas);
+        cudaStreamDestroy(stream);
         for (Pointer p : owned) {
             cudaFree(p);
         }
         owned.clear();
-        cublasDestroy_v2(blas);
     }
 }

@@ -16,7 +16,9 @@ import org.bytedeco.javacpp.BytePointer;
 import org.bytedeco.javacpp.Pointer;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The Llama decoder on a CUDA GPU: fp16 weights, cuBLAS GEMMs with fp32 accumulation, fp32
@@ -26,6 +28,19 @@ import java.util.List;
 public final class CudaLlamaModel implements Decoder {
     private static final int THREADS = 256;
     private static final Pointer NULL = new Pointer();
+    /** Attention splits contexts rounded up to this many positions. */
+    private static final int SPAN = 256;
+    /** Positions of the shortest attention chunk: shorter ones would cost more to merge than they save. */
+    private static final int MIN_CHUNK = 32;
+    /**
+     * Attention blocks a step aims for, per multiprocessor. The fp16 kernel waits on memory and gains from
+     * several waves of blocks; the 2-bit one (255 registers, 2 resident blocks an SM) is fastest in one
+     * wave (measured on the H200: docs/BENCHMARKS.md).
+     */
+    private static final int FP16_BLOCKS_PER_SM = 8;
+    private static final int TWO_BIT_BLOCKS_PER_SM = 2;
+    /** Captured decode steps kept, least recently used dropped first. */
+    private static final int GRAPHS = 32;
 
     private final CudaDevice device;
     private final ModelConfig config;
@@ -38,6 +53,17 @@ public final class CudaLlamaModel implements Decoder {
     private Scratch scratch;
     private Pointer partial;
     private long partialBytes;
+    private boolean graphs = Boolean.parseBoolean(System.getProperty("spillway.cuda.graphs", "true"));
+    private final Map<GraphKey, CudaDevice.Graph> captured = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<GraphKey, CudaDevice.Graph> eldest) {
+            if (size() > GRAPHS) {
+                eldest.getValue().close();
+                return true;
+            }
+            return false;
+        }
+    };
 
     private record Layer(Pointer inputNorm, Pointer q, Pointer k, Pointer v, Pointer qBias, Pointer kBias,
                          Pointer vBias, Pointer o, Pointer postNorm, Pointer gate, Pointer up, Pointer down) {
@@ -259,6 +285,7 @@ public final class CudaLlamaModel implements Decoder {
 
     private Scratch scratch(int tokens, int rows) {
         if (scratch == null || scratch.tokens < tokens || scratch.rows < rows) {
+            dropGraphs();
             if (scratch != null) {
                 scratch.free();
             }
@@ -317,8 +344,6 @@ public final class CudaLlamaModel implements Decoder {
             total += s.tokens().length;
             rows += s.allLogits() ? s.tokens().length : 1;
         }
-        ModelConfig c = config;
-        int h = c.hiddenSize();
         int[] ids = new int[total];
         int[] pos = new int[total];
         long[] cacheOf = new long[total];
@@ -362,14 +387,60 @@ public final class CudaLlamaModel implements Decoder {
         device.uploadInts(b.pos, pos);
         device.uploadLongs(b.cache, cacheOf);
         device.uploadInts(b.pickedRows, picked);
-        Pointer layout = null;
         if (quantized != null) {
             device.uploadInts(b.windowStart, windowStart);
             device.uploadInts(b.seqFirst, seqFirst);
             device.uploadInts(b.seqCount, seqCount);
-            layout = ((CudaRotateKvCache) head).layout();
         }
-        int capacity = head.capacity();
+        StepShape shape = shape(total, rows, steps.size(), head.capacity(), maxLength, quantized);
+        if (graphs && total == steps.size()) {
+            GraphKey key = new GraphKey(shape, quantized == null ? 0 : quantized.ropeAddress());
+            CudaDevice.Graph graph = captured.get(key);
+            if (graph == null) {
+                graph = device.capture(() -> enqueue(b, shape));
+                captured.put(key, graph);
+            }
+            graph.launch();
+        } else {
+            enqueue(b, shape);
+        }
+        return rows;
+    }
+
+    /**
+     * What a step's launches depend on besides the values its device buffers hold. Attention splits
+     * the context rounded up to {@link #SPAN} positions, so a decoding batch keeps one shape (and one
+     * captured graph) for {@link #SPAN} steps; chunks past a sequence's end are empty.
+     */
+    private record StepShape(int tokens, int rows, int sequences, int capacity, int splits, int chunk, CudaRotateKv quantized) {
+    }
+
+    /** A captured decode step: its shape, and the RoPE table it reads, which moves when a longer cache is made. */
+    private record GraphKey(StepShape shape, long rope) {
+    }
+
+    private StepShape shape(int total, int rows, int sequences, int capacity, int maxLength, CudaRotateKv quantized) {
+        ModelConfig c = config;
+        int span = (maxLength + SPAN - 1) / SPAN * SPAN;
+        long groups = (long) total * (quantized == null ? c.numKvHeads() : quantized.groupsPerToken());
+        // Enough blocks to fill the multiprocessors even at batch 1, where a few heads' groups alone leave them idle.
+        long blocks = (long) (quantized == null ? FP16_BLOCKS_PER_SM : TWO_BIT_BLOCKS_PER_SM) * device.multiprocessors();
+        int splits = (int) Math.max(1, Math.min(span / MIN_CHUNK, (blocks + groups - 1) / groups));
+        if (quantized != null) {
+            ensurePartial(quantized.partialBytes(total, splits));
+        } else if (splits > 1) {
+            ensurePartial(4L * total * c.numHeads() * splits * (c.headDim() + 2));
+        }
+        return new StepShape(total, rows, sequences, capacity, splits, (span + splits - 1) / splits, quantized);
+    }
+
+    /** Launches the layers and the LM head for a step whose inputs are in {@code b}; allocates and copies nothing. */
+    private void enqueue(Scratch b, StepShape s) {
+        ModelConfig c = config;
+        int h = c.hiddenSize();
+        int total = s.tokens();
+        CudaRotateKv quantized = s.quantized();
+        Pointer layout = quantized == null ? null : quantized.layout(s.capacity());
         float eps = (float) c.rmsNormEps();
         int heads = c.numHeads();
         int kvHeads = c.numKvHeads();
@@ -383,18 +454,15 @@ public final class CudaLlamaModel implements Decoder {
             project(w.k(), w.kBias(), b.xn, b.k, c.kvDim(), h, total);
             project(w.v(), w.vBias(), b.xn, b.v, c.kvDim(), h, total);
             if (quantized == null) {
-                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, capacity, heads, kvHeads, d, 1);
-                attend(b, total, l, capacity, maxLength);
+                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, s.capacity(), heads, kvHeads, d, 1);
+                attend(b, s, l);
             } else {
                 // Keys are quantized before RoPE unless the method says otherwise; the kernels apply it when reading.
                 int ropeKeys = quantized.method().preRope() ? 0 : 1;
-                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, NULL, l, capacity, heads, kvHeads, d, ropeKeys);
+                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, NULL, l, s.capacity(), heads, kvHeads, d, ropeKeys);
                 quantized.append(b.k, b.v, b.pos, b.windowStart, b.cache, layout, total, l);
-                quantized.trackSinks(b.x, b.k, b.v, b.seqFirst, b.seqCount, b.pos, b.cache, layout, steps.size(), l);
-                int splits = splits(total * quantized.groupsPerToken(), maxLength);
-                ensurePartial(quantized.partialBytes(total, splits));
-                quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, total, splits, (maxLength + splits - 1) / splits,
-                        partial, b.attn);
+                quantized.trackSinks(b.x, b.k, b.v, b.seqFirst, b.seqCount, b.pos, b.cache, layout, s.sequences(), l);
+                quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, total, s.splits(), s.chunk(), partial, b.attn);
             }
             device.gemm(w.o(), b.attn, b.proj, h, c.qDim(), total);
             device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
@@ -405,39 +473,28 @@ public final class CudaLlamaModel implements Decoder {
             device.gemm(w.down(), b.act, b.proj, h, inter, total);
             device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
         }
-        device.launch("rmsnorm_rows_half", rows, 1, THREADS, b.x, b.pickedRows, finalNorm, b.picked, h, eps);
-        int vocab = c.vocabSize();
-        device.gemm(lmHead, b.picked, b.logits, vocab, h, rows);
-        return rows;
+        device.launch("rmsnorm_rows_half", s.rows(), 1, THREADS, b.x, b.pickedRows, finalNorm, b.picked, h, eps);
+        device.gemm(lmHead, b.picked, b.logits, c.vocabSize(), h, s.rows());
     }
 
     /**
      * Splits long contexts into chunks when (tokens x KV heads) alone would leave most multiprocessors idle
      * (decode at small batch), then merges the chunks.
      */
-    private void attend(Scratch b, int total, int layer, int capacity, int maxLength) {
+    private void attend(Scratch b, StepShape s, int layer) {
         ModelConfig c = config;
         int heads = c.numHeads();
         int d = c.headDim();
-        int splits = splits((long) total * c.numKvHeads(), maxLength);
-        int chunk = (maxLength + splits - 1) / splits;
-        if (splits > 1) {
-            ensurePartial(4L * total * heads * splits * (d + 2));
+        device.launch("attend_f16", new int[] {s.tokens(), c.numKvHeads(), s.splits()}, 128, b.q, b.pos, b.cache, layer,
+                s.capacity(), heads, c.numKvHeads(), d, s.chunk(), s.splits() > 1 ? partial : b.attn, b.attn);
+        if (s.splits() > 1) {
+            device.launch("attend_combine", s.tokens(), heads, d, partial, s.splits(), heads, d, b.attn);
         }
-        device.launch("attend_f16", new int[] {total, c.numKvHeads(), splits}, 128, b.q, b.pos, b.cache, layer, capacity, heads,
-                c.numKvHeads(), d, chunk, splits > 1 ? partial : b.attn, b.attn);
-        if (splits > 1) {
-            device.launch("attend_combine", total, heads, d, partial, splits, heads, d, b.attn);
-        }
-    }
-
-    /** Chunks per attention group: enough blocks to fill the multiprocessors, none under 256 positions. */
-    private int splits(long groups, int maxLength) {
-        return (int) Math.max(1, Math.min((maxLength + 255) / 256, (8L * device.multiprocessors() + groups - 1) / groups));
     }
 
     private void ensurePartial(long need) {
         if (need > partialBytes) {
+            dropGraphs();
             if (partial != null) {
                 device.free(partial);
             }
@@ -473,8 +530,29 @@ public final class CudaLlamaModel implements Decoder {
         }
     }
 
+    /** Graphs point at the scratch and partial buffers: they go when those are reallocated. */
+    private void dropGraphs() {
+        captured.values().forEach(CudaDevice.Graph::close);
+        captured.clear();
+    }
+
+    /**
+     * Whether decode steps (one token per sequence) run as captured CUDA graphs, replaying a step's
+     * launches with one call (on by default; {@code -Dspillway.cuda.graphs=false} turns it off).
+     */
+    public synchronized void useGraphs(boolean on) {
+        dropGraphs();
+        graphs = on;
+    }
+
+    /** Decode-step graphs captured and kept now. */
+    synchronized int capturedGraphs() {
+        return captured.size();
+    }
+
     @Override
     public void close() {
+        dropGraphs();
         if (scratch != null) {
             scratch.free();
         }

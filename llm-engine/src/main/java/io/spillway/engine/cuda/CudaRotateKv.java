@@ -7,10 +7,13 @@ import io.spillway.kvquant.Calibration;
 import io.spillway.kvquant.KvMethod;
 import io.spillway.kvquant.PackedBlock;
 import org.bytedeco.javacpp.IntPointer;
+import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A RotateKV-family KV method on the GPU for one model: {@code rotatekv.cu} compiled for the model's
@@ -36,6 +39,7 @@ public final class CudaRotateKv {
     private final Pointer order;
     private final Pointer keyGroups;
     private final Pointer invFreq;
+    private final Map<Integer, Pointer> layouts = new HashMap<>();
     private Pointer ropeTable;
     private int ropePositions;
 
@@ -188,6 +192,21 @@ public final class CudaRotateKv {
         }
         ensureRope(capacity);
         return new CudaRotateKvCache(device, this, capacity);
+    }
+
+    /** The device copy of {@link CudaRotateKvCache#layout}'s offsets for caches of {@code capacity}, made once. */
+    synchronized Pointer layout(int capacity) {
+        return layouts.computeIfAbsent(capacity, cap -> {
+            long[] lay = CudaRotateKvCache.layout(this, cap);
+            Pointer p = device.alloc(8L * lay.length);
+            device.toDevice(p, new LongPointer(lay), 8L * lay.length);
+            return p;
+        });
+    }
+
+    /** The RoPE table's device address: it moves when a longer cache is made. */
+    long ropeAddress() {
+        return ropeTable.address();
     }
 
     private void ensureRope(int positions) {

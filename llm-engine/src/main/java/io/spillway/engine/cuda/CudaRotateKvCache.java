@@ -1,7 +1,6 @@
 package io.spillway.engine.cuda;
 
 import io.spillway.engine.model.ModelConfig;
-import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 
 /**
@@ -18,15 +17,10 @@ public final class CudaRotateKvCache extends CudaCache {
     private final int window;
 
     CudaRotateKvCache(CudaDevice device, CudaRotateKv kv, int capacity) {
-        this(device, kv, capacity, layout(kv, capacity));
-    }
-
-    private CudaRotateKvCache(CudaDevice device, CudaRotateKv kv, int capacity, long[] lay) {
-        super(device, capacity, lay[0] * kv.config().numLayers());
+        super(device, capacity, layout(kv, capacity)[0] * kv.config().numLayers());
         this.kv = kv;
         this.window = windowTokens(kv);
-        this.layout = device.alloc(8L * lay.length);
-        device.toDevice(layout, new LongPointer(lay), 8L * lay.length);
+        this.layout = kv.layout(capacity);
         kv.kernels().launch("rkv_init", kv.config().numLayers(), 1, 256, address(), layout);
     }
 
@@ -35,7 +29,7 @@ public final class CudaRotateKvCache extends CudaCache {
     }
 
     /** Byte offsets of one layer's sections (indices as rotatekv.cu's L_* names them); [0] is the layer's stride. */
-    private static long[] layout(CudaRotateKv kv, int capacity) {
+    static long[] layout(CudaRotateKv kv, int capacity) {
         ModelConfig c = kv.config();
         long kvDim = c.kvDim();
         int slots = Math.max(1, kv.sinks());
@@ -66,6 +60,7 @@ public final class CudaRotateKvCache extends CudaCache {
         return kv;
     }
 
+    /** On the device, shared by every cache of this method and capacity. */
     Pointer layout() {
         return layout;
     }
@@ -86,9 +81,4 @@ public final class CudaRotateKvCache extends CudaCache {
         kv.kernels().launch("rkv_truncate", kv.config().numLayers(), 1, 1, address(), layout, newLength);
     }
 
-    @Override
-    public void close() {
-        super.close();
-        device.free(layout);
-    }
 }

@@ -58,10 +58,11 @@ extern "C" __global__ void rope_store(float* q, float* k, const float* v, const 
 // Attention of one token's query-head group (the heads sharing KV head blockIdx.y) over chunk z of
 // positions [0, pos] of its sequence's fp16 cache: each K and V row is read once for the whole group
 // (GQA), and long contexts split over blockIdx.z so a small batch still fills the GPU (flash-decoding).
-// Each warp takes every WARPS-th position of the chunk with an online softmax per head; lanes hold
-// d/32 dimensions each. One chunk: the normalized output, fp16. Several: each chunk's max, sum and
+// Each warp takes every WARPS-th position of the chunk with an online softmax per head, UNROLL
+// positions' rows in flight at once; lanes hold d/32 dimensions each. One chunk: the normalized output, fp16. Several: each chunk's max, sum and
 // unnormalized output go to `partial` for attend_combine.
 #define WARPS 4
+#define UNROLL 4
 #define MAXD 4
 #define MAXG 8
 extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsigned long long* cache, int layer,
@@ -84,27 +85,36 @@ extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsi
         }
     }
     int last = min(pos[t], z * chunk + chunk - 1);
-    for (int j = z * chunk + warp; j <= last; j += WARPS) {
-        const __half* kr = kc + (size_t) j * d + lane * per;
-        const __half* vr = vc + (size_t) j * d + lane * per;
-        float kf[MAXD], vf[MAXD];
+    for (int j0 = z * chunk + warp; j0 <= last; j0 += WARPS * UNROLL) {
+        // The rows of UNROLL positions are loaded before any is used, so their memory latencies overlap.
+        float kf[UNROLL][MAXD], vf[UNROLL][MAXD];
 #pragma unroll
-        for (int i = 0; i < MAXD; i++) {
-            kf[i] = i < per ? __half2float(kr[i]) : 0;
-            vf[i] = i < per ? __half2float(vr[i]) : 0;
+        for (int u = 0; u < UNROLL; u++) {
+            int j = min(j0 + u * WARPS, last);
+            const __half* kr = kc + (size_t) j * d + lane * per;
+            const __half* vr = vc + (size_t) j * d + lane * per;
+#pragma unroll
+            for (int i = 0; i < MAXD; i++) {
+                kf[u][i] = i < per ? __half2float(kr[i]) : 0;
+                vf[u][i] = i < per ? __half2float(vr[i]) : 0;
+            }
         }
 #pragma unroll
-        for (int h = 0; h < MAXG; h++) {
-            if (h < g) {
-                float s = 0;
+        for (int u = 0; u < UNROLL; u++) {
+            if (j0 + u * WARPS > last) break;
 #pragma unroll
-                for (int i = 0; i < MAXD; i++) s += qr[h][i] * kf[i];
-                for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
-                float mn = fmaxf(m[h], s), corr = expf(m[h] - mn), e = expf(s - mn);
+            for (int h = 0; h < MAXG; h++) {
+                if (h < g) {
+                    float s = 0;
 #pragma unroll
-                for (int i = 0; i < MAXD; i++) acc[h][i] = acc[h][i] * corr + e * vf[i];
-                l[h] = l[h] * corr + e;
-                m[h] = mn;
+                    for (int i = 0; i < MAXD; i++) s += qr[h][i] * kf[u][i];
+                    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+                    float mn = fmaxf(m[h], s), corr = expf(m[h] - mn), e = expf(s - mn);
+#pragma unroll
+                    for (int i = 0; i < MAXD; i++) acc[h][i] = acc[h][i] * corr + e * vf[u][i];
+                    l[h] = l[h] * corr + e;
+                    m[h] = mn;
+                }
             }
         }
     }
@@ -211,3 +221,4 @@ extern "C" __global__ void argmax_rows(const float* logits, int vocab, int* out)
     }
     if (threadIdx.x == 0) out[blockIdx.x] = si[0];
 }
+

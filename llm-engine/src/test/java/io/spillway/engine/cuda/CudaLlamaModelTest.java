@@ -11,8 +11,10 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntFunction;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -135,6 +137,49 @@ class CudaLlamaModelTest {
             float[] again = gpu.forward(List.of(new LlamaModel.Step(g, new int[] {42}, false)))[0];
             assertThat(Arrays.equals(first, again)).as("same logits after truncating the decoded token").isTrue();
             assertThatThrownBy(() -> g.truncate(100)).hasMessageContaining("within its fp16 window (from 128)");
+        }
+    }
+
+    @Test
+    void decodeStepsReplayedAsCudaGraphsGiveTheLogitsOfDirectLaunches() {
+        for (String method : List.of("fp16", "rotatekv2")) {
+            List<float[]> direct = decodeTurns(method, false);
+            List<float[]> replayed = decodeTurns(method, true);
+            assertThat(replayed).hasSameSizeAs(direct);
+            for (int i = 0; i < direct.size(); i++) {
+                assertThat(replayed.get(i)).as("%s, decode row %d", method, i).containsExactly(direct.get(i));
+            }
+        }
+    }
+
+    /**
+     * Two pairs of sequences of different lengths take turns decoding, so a replayed step must read its own
+     * sequences' caches and positions, and the longest crosses a 256-position span (a new graph).
+     */
+    private static List<float[]> decodeTurns(String method, boolean graphs) {
+        gpu.useGraphs(graphs);
+        IntFunction<KvCache> make = method.equals("fp16") ? gpu::newCache
+                : gpu.rotateKv(KvMethod.parse(method), KvCacheFactory.calibration(cpu), true)::newCache;
+        int[] prompt = longPrompt();
+        List<float[]> rows = new ArrayList<>();
+        List<KvCache> caches = new ArrayList<>();
+        try {
+            for (int length : new int[] {200, 150, 100, 180}) {
+                KvCache cache = make.apply(512);
+                caches.add(cache);
+                gpu.forward(List.of(new LlamaModel.Step(cache, Arrays.copyOf(prompt, length), false)));
+            }
+            for (int step = 0; step < 120; step++) {
+                int pair = 2 * (step % 2);
+                int token = prompt[step % prompt.length];
+                rows.addAll(List.of(gpu.forward(List.of(new LlamaModel.Step(caches.get(pair), new int[] {token}, false),
+                        new LlamaModel.Step(caches.get(pair + 1), new int[] {token}, false)))));
+            }
+            assertThat(gpu.capturedGraphs()).as("graphs captured").isEqualTo(graphs ? 2 : 0);
+            return rows;
+        } finally {
+            caches.forEach(KvCache::close);
+            gpu.useGraphs(true);
         }
     }
 
