@@ -322,6 +322,10 @@ public final class CudaDevice implements AutoCloseable {
         return p;
     }
 
+    void uploadFloats(Pointer dst, float[] a) {
+        toDevice(dst, new FloatPointer(a), 4L * a.length);
+    }
+
     void uploadInts(Pointer dst, int[] a) {
         toDevice(dst, new IntPointer(a), 4L * a.length);
     }

@@ -6,9 +6,10 @@ import io.spillway.engine.model.Checkpoint;
 import io.spillway.engine.model.DType;
 import io.spillway.engine.model.ModelConfig;
 import io.spillway.engine.model.Tensor;
-import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.runtime.Rope;
+import io.spillway.engine.runtime.SamplingDecoder;
+import io.spillway.engine.sampling.SamplingParams;
 import io.spillway.engine.tensor.WeightMatrix;
 import io.spillway.kvquant.Calibration;
 import io.spillway.kvquant.KvMethod;
@@ -25,7 +26,7 @@ import java.util.Map;
  * activations between the NVRTC-compiled kernels, and fp16 KV in {@link CudaKvCache}s. Same
  * {@link #forward} contract as the CPU {@link LlamaModel}: any mix of prefill chunks and decode tokens.
  */
-public final class CudaLlamaModel implements Decoder {
+public final class CudaLlamaModel implements SamplingDecoder {
     private static final int THREADS = 256;
     private static final Pointer NULL = new Pointer();
     /** Attention splits contexts rounded up to this many positions. */
@@ -247,7 +248,7 @@ public final class CudaLlamaModel implements Decoder {
         final int tokens;
         final int rows;
         final Pointer x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits, windowStart,
-                seqFirst, seqCount;
+                seqFirst, seqCount, sampling, topK;
 
         Scratch(int tokens, int rows) {
             this.tokens = tokens;
@@ -273,11 +274,13 @@ public final class CudaLlamaModel implements Decoder {
             windowStart = device.alloc(4 * t);
             seqFirst = device.alloc(4 * t);
             seqCount = device.alloc(4 * t);
+            sampling = device.alloc(16L * rows);
+            topK = device.alloc(4L * rows);
         }
 
         void free() {
             for (Pointer p : List.of(x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits,
-                    windowStart, seqFirst, seqCount)) {
+                    windowStart, seqFirst, seqCount, sampling, topK)) {
                 device.free(p);
             }
         }
@@ -316,17 +319,88 @@ public final class CudaLlamaModel implements Decoder {
      * logits. Steps must not ask for all logits.
      */
     public synchronized int[] forwardGreedy(List<LlamaModel.Step> steps) {
-        for (LlamaModel.Step s : steps) {
-            if (s.allLogits()) {
-                throw new IllegalArgumentException("greedy decoding takes the last token's logits only");
-            }
-        }
+        lastTokensOnly(steps);
         int rows = run(steps);
         device.launch("argmax_rows", rows, 1, 1024, scratch.logits, config.vocabSize(), scratch.ids);
         int[] ids = new int[rows];
         device.downloadInts(ids, scratch.ids, rows);
         commit(steps);
         return ids;
+    }
+
+    /** Draws on the GPU with llama.cu's {@code sample_rows}: temperature, top-k, top-p and min-p as the host Sampler. */
+    @Override
+    public synchronized int[] forwardSampled(List<LlamaModel.Step> steps, List<SamplingParams> params, double[] uniforms) {
+        lastTokensOnly(steps);
+        checkSampling(steps.size(), params, uniforms);
+        int rows = run(steps);
+        int[] ids = draw(scratch.logits, params, uniforms, scratch.sampling, scratch.topK, scratch.ids);
+        commit(steps);
+        return ids;
+    }
+
+    /** {@link #forwardSampled}'s draw over rows of logits given here (one per params entry), for tests. */
+    synchronized int[] sample(float[][] logits, List<SamplingParams> params, double[] uniforms) {
+        checkSampling(logits.length, params, uniforms);
+        int rows = logits.length;
+        int vocab = config.vocabSize();
+        float[] flat = new float[rows * vocab];
+        for (int r = 0; r < rows; r++) {
+            System.arraycopy(logits[r], 0, flat, r * vocab, vocab);
+        }
+        Pointer onDevice = device.upload(flat);
+        Pointer sampling = device.alloc(16L * rows);
+        Pointer topK = device.alloc(4L * rows);
+        Pointer out = device.alloc(4L * rows);
+        try {
+            return draw(onDevice, params, uniforms, sampling, topK, out);
+        } finally {
+            List.of(onDevice, sampling, topK, out).forEach(device::free);
+        }
+    }
+
+    private int[] draw(Pointer logits, List<SamplingParams> params, double[] uniforms, Pointer sampling, Pointer topK, Pointer out) {
+        int rows = params.size();
+        float[] p = new float[4 * rows];
+        int[] k = new int[rows];
+        for (int i = 0; i < rows; i++) {
+            SamplingParams s = params.get(i);
+            p[4 * i] = s.isGreedy() ? 0 : (float) s.temperature();
+            p[4 * i + 1] = (float) s.topP();
+            p[4 * i + 2] = (float) s.minP();
+            p[4 * i + 3] = (float) uniforms[i];
+            k[i] = s.topK();
+        }
+        device.uploadFloats(sampling, p);
+        device.uploadInts(topK, k);
+        device.launch("sample_rows", rows, 1, 1024, logits, config.vocabSize(), sampling, topK, out);
+        int[] ids = new int[rows];
+        device.downloadInts(ids, out, rows);
+        return ids;
+    }
+
+    private static void lastTokensOnly(List<LlamaModel.Step> steps) {
+        for (LlamaModel.Step s : steps) {
+            if (s.allLogits()) {
+                throw new IllegalArgumentException("sampling on the GPU takes the last token's logits only");
+            }
+        }
+    }
+
+    private static void checkSampling(int rows, List<SamplingParams> params, double[] uniforms) {
+        if (params.size() != rows || uniforms.length != rows) {
+            throw new IllegalArgumentException("need one sampling params and one uniform per step: " + rows + " steps, "
+                    + params.size() + " params, " + uniforms.length + " uniforms");
+        }
+        for (int i = 0; i < rows; i++) {
+            if (!(uniforms[i] >= 0 && uniforms[i] < 1)) {
+                throw new IllegalArgumentException("uniform " + i + " must be in [0, 1), got " + uniforms[i]);
+            }
+            if (params.get(i).repetitionPenalty() != 1) {
+                throw new IllegalArgumentException("a repetition penalty needs the sequence's history: sample step " + i
+                        + " on the host from forward()'s logits");
+            }
+        }
     }
 
     private static void commit(List<LlamaModel.Step> steps) {

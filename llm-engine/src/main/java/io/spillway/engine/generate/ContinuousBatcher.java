@@ -3,6 +3,7 @@ package io.spillway.engine.generate;
 import io.spillway.engine.kv.KvCache;
 import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.runtime.SamplingDecoder;
 import io.spillway.engine.sampling.StopMatcher;
 import io.spillway.engine.tokenizer.Tokenizer;
 
@@ -129,18 +130,32 @@ public final class ContinuousBatcher {
             owners.add(s);
         }
         lastBatchSize = steps.size();
-        float[][] logits = model.forward(steps);
-        for (int i = 0; i < owners.size(); i++) {
-            if (samples.get(i)) {
-                advance(owners.get(i), logits[i]);
+        if (model instanceof SamplingDecoder device && owners.stream().allMatch(s -> s.sampler.drawsWithoutHistory())) {
+            // Tokens are drawn where the logits are; only one id per sequence comes back.
+            double[] uniforms = new double[owners.size()];
+            for (int i = 0; i < owners.size(); i++) {
+                uniforms[i] = samples.get(i) ? owners.get(i).sampler.nextUniform() : 0;
+            }
+            int[] tokens = device.forwardSampled(steps, owners.stream().map(s -> s.request.params()).toList(), uniforms);
+            for (int i = 0; i < owners.size(); i++) {
+                if (samples.get(i)) {
+                    advance(owners.get(i), tokens[i]);
+                }
+            }
+        } else {
+            float[][] logits = model.forward(steps);
+            for (int i = 0; i < owners.size(); i++) {
+                if (samples.get(i)) {
+                    ActiveSequence s = owners.get(i);
+                    advance(s, s.sampler.next(logits[i], s.history(), s.historyLength()));
+                }
             }
         }
         running.removeIf(ActiveSequence::isDone);
         return hasWork();
     }
 
-    private void advance(ActiveSequence s, float[] logits) {
-        int token = s.sampler.next(logits, s.history(), s.historyLength());
+    private void advance(ActiveSequence s, int token) {
         s.append(token);
         if (s.request.eosIds().contains(token)) {
             finish(s, FinishReason.STOP);

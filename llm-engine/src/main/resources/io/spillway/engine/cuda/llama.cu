@@ -197,28 +197,139 @@ extern "C" __global__ void f32_to_half(const float* in, __half* out, long long n
         out[i] = __float2half(in[i]);
 }
 
-// Greedy sampling on the GPU: the index of each row's largest logit (the lowest index on ties),
-// so a decode step copies one int per sequence to the host instead of the vocabulary's logits.
-extern "C" __global__ void argmax_rows(const float* logits, int vocab, int* out) {
-    const float* row = logits + (size_t) blockIdx.x * vocab;
+// The index of the row's largest value, the lowest index on ties; every thread of the block gets it.
+__device__ int block_argmax(const float* row, int vocab) {
+    __shared__ float sv[32];
+    __shared__ int si[32];
     float best = NEG_INF;
     int at = 0x7fffffff;
     for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
         if (row[i] > best) { best = row[i]; at = i; }
     }
-    __shared__ float sv[1024];
-    __shared__ int si[1024];
-    sv[threadIdx.x] = best;
-    si[threadIdx.x] = at;
-    __syncthreads();
-    for (int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (threadIdx.x < s) {
-            float v = sv[threadIdx.x + s];
-            int j = si[threadIdx.x + s];
-            if (v > sv[threadIdx.x] || (v == sv[threadIdx.x] && j < si[threadIdx.x])) { sv[threadIdx.x] = v; si[threadIdx.x] = j; }
-        }
-        __syncthreads();
+    for (int o = 16; o > 0; o >>= 1) {
+        float v = __shfl_xor_sync(0xffffffff, best, o);
+        int j = __shfl_xor_sync(0xffffffff, at, o);
+        if (v > best || (v == best && j < at)) { best = v; at = j; }
     }
-    if (threadIdx.x == 0) out[blockIdx.x] = si[0];
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    __syncthreads();
+    if (lane == 0) { sv[warp] = best; si[warp] = at; }
+    __syncthreads();
+    best = sv[0];
+    at = si[0];
+    for (int w = 1; w < (int) (blockDim.x >> 5); w++) {
+        if (sv[w] > best || (sv[w] == best && si[w] < at)) { best = sv[w]; at = si[w]; }
+    }
+    return at;
 }
 
+// Greedy sampling on the GPU: one block per row, so a decode step copies one int per sequence to the
+// host instead of the vocabulary's logits.
+extern "C" __global__ void argmax_rows(const float* logits, int vocab, int* out) {
+    int at = block_argmax(logits + (size_t) blockIdx.x * vocab, vocab);
+    if (threadIdx.x == 0) out[blockIdx.x] = at;
+}
+
+// Float bits as an unsigned key in the floats' order.
+__device__ __forceinline__ unsigned int order_key(float f) {
+    unsigned int k = __float_as_uint(f);
+    return (k & 0x80000000u) ? ~k : (k | 0x80000000u);
+}
+
+// Radix select, 8 bits a pass from the top: the largest key whose tokens, with every larger key's,
+// reach `target` (counts when weights is false, else the tokens' weights exp((logit - mx) * inv_t)),
+// among keys >= floor. Every thread of the block gets it; 0 keeps everything when nothing reaches it.
+__device__ unsigned int select_key(const float* row, int vocab, unsigned int floor, bool weights, float mx,
+                                   float inv_t, float target) {
+    __shared__ float hist[256];
+    __shared__ unsigned int chosen;
+    __shared__ float above;
+    unsigned int prefix = 0, mask = 0;
+    if (threadIdx.x == 0) above = 0;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        for (int b = threadIdx.x; b < 256; b += blockDim.x) hist[b] = 0;
+        __syncthreads();
+        for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
+            unsigned int k = order_key(row[i]);
+            if (k >= floor && (k & mask) == prefix)
+                atomicAdd(&hist[(k >> shift) & 255], weights ? expf((row[i] - mx) * inv_t) : 1.0f);
+        }
+        __syncthreads();
+        if (threadIdx.x == 0) {
+            int b = 255;
+            for (; b > 0 && above + hist[b] < target; b--) above += hist[b];
+            chosen = (unsigned int) b;
+        }
+        __syncthreads();
+        prefix |= chosen << shift;
+        mask |= 255u << shift;
+    }
+    return prefix;
+}
+
+// Sampling on the GPU with the host Sampler's filters, in HF's order: temperature, top-k (ties with the
+// k-th kept), top-p over what top-k left (tokens tied at the boundary all kept), min-p, then the token
+// where u times the kept mass falls, in id order. One block per row; per row params = {temperature,
+// top_p, min_p, u} and top_k (0: off). Temperature 0 is greedy: the argmax.
+extern "C" __global__ void sample_rows(const float* logits, int vocab, const float4* params, const int* top_k, int* out) {
+    const float* row = logits + (size_t) blockIdx.x * vocab;
+    float4 p = params[blockIdx.x];
+    int best = block_argmax(row, vocab);
+    float mx = row[best];
+    if (p.x == 0 || isinf(mx)) {
+        if (threadIdx.x == 0) out[blockIdx.x] = best;
+        return;
+    }
+    float inv_t = 1.0f / p.x;
+    int k = top_k[blockIdx.x];
+    unsigned int floor = k > 0 && k < vocab ? select_key(row, vocab, 0, false, mx, inv_t, (float) k) : 0;
+    if (p.y < 1) {
+        float mass = 0;
+        for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+            if (order_key(row[i]) >= floor) mass += expf((row[i] - mx) * inv_t);
+        mass = block_sum(mass);
+        floor = select_key(row, vocab, floor, true, mx, inv_t, p.y * mass);
+    }
+    // Each thread sums a contiguous run of ids; the run where u * mass falls is scanned token by token.
+    __shared__ float run[1024];
+    __shared__ int owner;
+    __shared__ float rest;
+    int per = (vocab + blockDim.x - 1) / blockDim.x, from = threadIdx.x * per, to = min(vocab, from + per);
+    float sum = 0;
+    for (int i = from; i < to; i++) {
+        float w = expf((row[i] - mx) * inv_t);
+        if (order_key(row[i]) >= floor && w >= p.z) sum += w;
+    }
+    run[threadIdx.x] = sum;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float total = 0;
+        for (int t = 0; t < (int) blockDim.x; t++) total += run[t];
+        float target = p.w * total, before = 0;
+        owner = -1;
+        for (int t = 0; t < (int) blockDim.x; t++) {
+            if (run[t] > 0) {
+                owner = t;
+                if (target < before + run[t]) break;
+            }
+            before += run[t];
+        }
+        rest = target - before;
+        if (owner < 0) out[blockIdx.x] = best;
+    }
+    __syncthreads();
+    if (threadIdx.x == owner) {
+        int last = best;
+        float c = 0;
+        for (int i = from; i < to; i++) {
+            float w = expf((row[i] - mx) * inv_t);
+            if (order_key(row[i]) >= floor && w >= p.z) {
+                last = i;
+                c += w;
+                if (rest < c) break;
+            }
+        }
+        // Rounding can leave the target just past the run's sum: its last kept token takes it.
+        out[blockIdx.x] = last;
+    }
+}
