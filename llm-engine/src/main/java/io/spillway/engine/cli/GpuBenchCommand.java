@@ -43,6 +43,8 @@ final class GpuBenchCommand {
               --steps N           timed decode steps per point (default 16, after 3 warm-up steps)
               --graphs LIST       on: decode steps replay captured CUDA graphs; off: each kernel launched from
                                   Java; on,off measures both side by side (default on)
+              --profile           after each point, one more step with every launch timed on the GPU:
+                                  milliseconds by kernel (GEMMs by shape) on stderr
             """;
 
     /** Llama-3-8B's config.json shapes. */
@@ -50,7 +52,7 @@ final class GpuBenchCommand {
             1e-5, false, RopeConfig.plain(500000), 128000, 128001);
 
     int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = Args.parse("gpu-bench", argv, 0, Set.of("kv", "contexts", "batches", "kv-budget-gib", "steps", "graphs"), Set.of("help"));
+        Args a = Args.parse("gpu-bench", argv, 0, Set.of("kv", "contexts", "batches", "kv-budget-gib", "steps", "graphs"), Set.of("help", "profile"));
         if (a.has("help")) {
             out.print(HELP);
             return 0;
@@ -101,7 +103,7 @@ final class GpuBenchCommand {
                         }
                         for (boolean graphs : graphModes) {
                             model.useGraphs(graphs);
-                            double[] r = measure(model, caches, batch, context, capacity, steps);
+                            double[] r = measure(model, caches, batch, context, capacity, steps, a.has("profile") ? err : null);
                             double ms = r[0];
                             double bytesRead = weightBytes + (double) batch * context * perToken;
                             double achieved = bytesRead / (ms / 1e3);
@@ -117,9 +119,9 @@ final class GpuBenchCommand {
         return 0;
     }
 
-    /** Milliseconds per decode step and GPU memory in use at the end (bytes). */
+    /** Milliseconds per decode step and GPU memory in use at the end (bytes); a profiled step's kernels to {@code profile}. */
     private static double[] measure(CudaLlamaModel model, IntFunction<CudaCache> make, int batch, int context, int capacity,
-                                    int steps) {
+                                    int steps, PrintStream profile) {
         List<CudaCache> caches = new ArrayList<>();
         Random random = new Random(7);
         try {
@@ -141,9 +143,34 @@ final class GpuBenchCommand {
                 model.forwardGreedy(decode);
             }
             double ms = (System.nanoTime() - start) / 1e6 / steps;
-            return new double[] {ms, model.device().usedBytes()};
+            double used = model.device().usedBytes();
+            if (profile != null) {
+                profile(model, caches, random, profile, "context " + context + " batch " + batch);
+            }
+            return new double[] {ms, used};
         } finally {
             caches.forEach(CudaCache::close);
+        }
+    }
+
+    /** One decode step with every launch timed (graphs off: the caller sets them again); kernels by GPU time, largest first. */
+    private static void profile(CudaLlamaModel model, List<CudaCache> caches, Random random, PrintStream err, String point) {
+        List<LlamaModel.Step> decode = new ArrayList<>();
+        for (CudaCache cache : caches) {
+            decode.add(new LlamaModel.Step(cache, new int[] {random.nextInt(model.config().vocabSize())}, false));
+        }
+        model.useGraphs(false);
+        model.device().startProfile();
+        try {
+            model.forwardGreedy(decode);
+        } finally {
+            var times = model.device().stopProfile();
+            double total = times.values().stream().mapToDouble(t -> t[1]).sum();
+            err.printf("gpu-bench: profile %s: %.3f ms of GPU time in %d launches%n", point, total,
+                    (int) times.values().stream().mapToDouble(t -> t[0]).sum());
+            times.entrySet().stream().sorted((x, y) -> Double.compare(y.getValue()[1], x.getValue()[1])).forEach(e ->
+                    err.printf("gpu-bench:   %-28s %5d calls %8.3f ms %5.1f%%%n", e.getKey(), (int) e.getValue()[0], e.getValue()[1],
+                            100 * e.getValue()[1] / total));
         }
     }
 

@@ -1,6 +1,7 @@
 package io.spillway.engine.cuda;
 
 import org.bytedeco.cuda.cublas.cublasContext;
+import org.bytedeco.cuda.cudart.CUevent_st;
 import org.bytedeco.cuda.cudart.CUfunc_st;
 import org.bytedeco.cuda.cudart.CUgraphExec_st;
 import org.bytedeco.cuda.cudart.CUgraph_st;
@@ -24,6 +25,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -44,6 +46,11 @@ import static org.bytedeco.cuda.global.cudart.cuModuleGetFunction;
 import static org.bytedeco.cuda.global.cudart.cuModuleLoadData;
 import static org.bytedeco.cuda.global.cudart.cudaDeviceSynchronize;
 import static org.bytedeco.cuda.global.cudart.cudaFree;
+import static org.bytedeco.cuda.global.cudart.cudaEventCreate;
+import static org.bytedeco.cuda.global.cudart.cudaEventDestroy;
+import static org.bytedeco.cuda.global.cudart.cudaEventElapsedTime;
+import static org.bytedeco.cuda.global.cudart.cudaEventRecord;
+import static org.bytedeco.cuda.global.cudart.cudaEventSynchronize;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceCount;
 import static org.bytedeco.cuda.global.cudart.cudaGetDeviceProperties;
 import static org.bytedeco.cuda.global.cudart.cudaGraphDestroy;
@@ -96,6 +103,10 @@ public final class CudaDevice implements AutoCloseable {
     private final FloatPointer gemmOne = new FloatPointer(1f);
     private final FloatPointer gemmZero = new FloatPointer(0f);
     private final List<Pointer> owned = new ArrayList<>();
+    private final CUevent_st before = new CUevent_st();
+    private final CUevent_st after = new CUevent_st();
+    /** GPU milliseconds and calls by kernel while a profile is on, else null. */
+    private Map<String, double[]> profile;
 
     private CudaDevice() {
         int[] count = new int[1];
@@ -114,6 +125,8 @@ public final class CudaDevice implements AutoCloseable {
         check(cudaFree(null), "cudaFree(null)");
         this.kernels = kernels(KERNELS, List.of());
         check(cudaStreamCreate(stream), "cudaStreamCreate");
+        check(cudaEventCreate(before), "cudaEventCreate");
+        check(cudaEventCreate(after), "cudaEventCreate");
         check(cublasCreate_v2(blas), "cublasCreate");
         check(cublasSetStream_v2(blas, stream), "cublasSetStream");
         check(cublasSetWorkspace_v2(blas, alloc(BLAS_WORKSPACE), BLAS_WORKSPACE), "cublasSetWorkspace");
@@ -225,7 +238,8 @@ public final class CudaDevice implements AutoCloseable {
                     default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
                 }
             }
-            check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, stream, params, null), "cuLaunchKernel(" + kernel + ")");
+            timed(kernel, () -> check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, stream, params, null),
+                    "cuLaunchKernel(" + kernel + ")"));
         }
     }
 
@@ -357,8 +371,41 @@ public final class CudaDevice implements AutoCloseable {
      * fp32 accumulation. Row-major matrices are cuBLAS's column-major transposes, hence the operand order.
      */
     void gemm(Pointer w, Pointer x, Pointer out, int rows, int cols, int tokens) {
-        check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, gemmOne, w, CUDA_R_16F, cols, x, CUDA_R_16F,
-                cols, gemmZero, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT), "cublasGemmEx");
+        timed("gemm " + rows + "x" + cols, () -> check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, gemmOne, w,
+                CUDA_R_16F, cols, x, CUDA_R_16F, cols, gemmZero, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                "cublasGemmEx"));
+    }
+
+    /**
+     * Starts timing every launch and GEMM on the GPU, by kernel name (GEMMs by shape). Each then waits for
+     * the one before, so a profile shows where a step's time goes, not how fast it runs; never inside a
+     * graph capture.
+     */
+    public synchronized void startProfile() {
+        profile = new LinkedHashMap<>();
+    }
+
+    /** Stops timing; per kernel, {calls, GPU milliseconds}. */
+    public synchronized Map<String, double[]> stopProfile() {
+        Map<String, double[]> out = profile == null ? Map.of() : profile;
+        profile = null;
+        return out;
+    }
+
+    private void timed(String name, Runnable launch) {
+        if (profile == null) {
+            launch.run();
+            return;
+        }
+        check(cudaEventRecord(before, stream), "cudaEventRecord");
+        launch.run();
+        check(cudaEventRecord(after, stream), "cudaEventRecord");
+        check(cudaEventSynchronize(after), "cudaEventSynchronize");
+        float[] ms = new float[1];
+        check(cudaEventElapsedTime(ms, before, after), "cudaEventElapsedTime");
+        double[] entry = profile.computeIfAbsent(name, k -> new double[2]);
+        entry[0]++;
+        entry[1] += ms[0];
     }
 
     /** Launches a kernel of llama.cu; arguments are device pointers, ints, longs or floats. */
@@ -418,6 +465,8 @@ public final class CudaDevice implements AutoCloseable {
     @Override
     public void close() {
         cublasDestroy_v2(blas);
+        cudaEventDestroy(before);
+        cudaEventDestroy(after);
         cudaStreamDestroy(stream);
         for (Pointer p : owned) {
             cudaFree(p);

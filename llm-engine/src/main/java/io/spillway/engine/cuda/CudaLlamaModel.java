@@ -33,6 +33,8 @@ public final class CudaLlamaModel implements SamplingDecoder {
     private static final int SPAN = 256;
     /** Positions of the shortest attention chunk: shorter ones would cost more to merge than they save. */
     private static final int MIN_CHUNK = 32;
+    /** common.cuh's MAX_SPLITS: the chunk weights it merges from shared memory. */
+    private static final int MAX_SPLITS = 1024;
     /**
      * Attention blocks a step aims for, per multiprocessor. The fp16 kernel waits on memory and gains from
      * several waves of blocks; the 2-bit one (255 registers, 2 resident blocks an SM) is fastest in one
@@ -66,18 +68,24 @@ public final class CudaLlamaModel implements SamplingDecoder {
         }
     };
 
-    private record Layer(Pointer inputNorm, Pointer q, Pointer k, Pointer v, Pointer qBias, Pointer kBias,
-                         Pointer vBias, Pointer o, Pointer postNorm, Pointer gate, Pointer up, Pointer down) {
+    /**
+     * One decoder layer's weights. q, k and v are stacked by rows into one matrix, as are gate and up: one
+     * GEMM reads each stack, which keeps the multiprocessors busier than three or two smaller ones at
+     * small batch (qkvBias: null where the model has no q/k/v biases).
+     */
+    private record Layer(Pointer inputNorm, Pointer qkv, Pointer qkvBias, Pointer o, Pointer postNorm, Pointer gateUp,
+                         Pointer down) {
     }
 
     /** Where the weights come from: a checkpoint, or random values made on the GPU. */
     private interface Weights {
-        Pointer matrix(String name, int rows, int cols);
+        /** Writes a rows x cols matrix as fp16 at {@code dst}. */
+        void matrix(String name, int rows, int cols, Pointer dst);
 
         Pointer vector(String name, int n);
 
-        /** Null where the model has no such bias. */
-        Pointer bias(String name, int n);
+        /** On the host; null where the model has no such bias. */
+        float[] bias(String name, int n);
 
         boolean has(String name);
     }
@@ -87,11 +95,11 @@ public final class CudaLlamaModel implements SamplingDecoder {
         this.config = c;
         this.fingerprint = fingerprint;
         int h = c.hiddenSize();
-        this.embedding = ws.matrix("model.embed_tokens.weight", c.vocabSize(), h);
+        this.embedding = stack(ws, h, List.of("model.embed_tokens.weight"), c.vocabSize());
         if (c.tieWordEmbeddings()) {
             this.lmHead = embedding;
         } else if (ws.has("lm_head.weight")) {
-            this.lmHead = ws.matrix("lm_head.weight", c.vocabSize(), h);
+            this.lmHead = stack(ws, h, List.of("lm_head.weight"), c.vocabSize());
         } else {
             throw new CheckpointException(dir.resolve("config.json"), "tie_word_embeddings",
                     "is false but the checkpoint has no lm_head.weight");
@@ -101,19 +109,16 @@ public final class CudaLlamaModel implements SamplingDecoder {
         this.layers = new Layer[c.numLayers()];
         for (int l = 0; l < layers.length; l++) {
             String p = "model.layers." + l + ".";
+            String a = p + "self_attn.";
+            int inter = c.intermediateSize();
             layers[l] = new Layer(
                     ws.vector(p + "input_layernorm.weight", h),
-                    ws.matrix(p + "self_attn.q_proj.weight", c.qDim(), h),
-                    ws.matrix(p + "self_attn.k_proj.weight", c.kvDim(), h),
-                    ws.matrix(p + "self_attn.v_proj.weight", c.kvDim(), h),
-                    ws.bias(p + "self_attn.q_proj.bias", c.qDim()),
-                    ws.bias(p + "self_attn.k_proj.bias", c.kvDim()),
-                    ws.bias(p + "self_attn.v_proj.bias", c.kvDim()),
-                    ws.matrix(p + "self_attn.o_proj.weight", h, c.qDim()),
+                    stack(ws, h, List.of(a + "q_proj.weight", a + "k_proj.weight", a + "v_proj.weight"), c.qDim(), c.kvDim(), c.kvDim()),
+                    qkvBias(ws, a),
+                    stack(ws, c.qDim(), List.of(a + "o_proj.weight"), h),
                     ws.vector(p + "post_attention_layernorm.weight", h),
-                    ws.matrix(p + "mlp.gate_proj.weight", c.intermediateSize(), h),
-                    ws.matrix(p + "mlp.up_proj.weight", c.intermediateSize(), h),
-                    ws.matrix(p + "mlp.down_proj.weight", h, c.intermediateSize()));
+                    stack(ws, h, List.of(p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"), inter, inter),
+                    stack(ws, inter, List.of(p + "mlp.down_proj.weight"), h));
         }
         if (c.headDim() % 32 != 0 || c.headDim() > 128 || c.numHeads() / c.numKvHeads() > 8) {
             throw new IllegalArgumentException("the CUDA attention kernel needs head_dim a multiple of 32 up to 128 and at most"
@@ -122,24 +127,66 @@ public final class CudaLlamaModel implements SamplingDecoder {
         device.synchronize();
     }
 
+    /** One allocation holding the named matrices of {@code cols} columns one under the other. */
+    private Pointer stack(Weights ws, int cols, List<String> names, int... rows) {
+        long total = 0;
+        for (int r : rows) {
+            total += r;
+        }
+        Pointer out = device.alloc(2 * total * cols);
+        long at = 0;
+        for (int i = 0; i < names.size(); i++) {
+            ws.matrix(names.get(i), rows[i], cols, offset(out, 2 * at * cols));
+            at += rows[i];
+        }
+        return out;
+    }
+
+    /** The q, k and v biases end to end (zeros for any the checkpoint lacks), or null when it has none. */
+    private Pointer qkvBias(Weights ws, String attention) {
+        ModelConfig c = config;
+        float[][] parts = {ws.bias(attention + "q_proj.bias", c.qDim()), ws.bias(attention + "k_proj.bias", c.kvDim()),
+                ws.bias(attention + "v_proj.bias", c.kvDim())};
+        if (parts[0] == null && parts[1] == null && parts[2] == null) {
+            return null;
+        }
+        float[] all = new float[c.qDim() + 2 * c.kvDim()];
+        int[] at = {0, c.qDim(), c.qDim() + c.kvDim()};
+        for (int i = 0; i < 3; i++) {
+            if (parts[i] != null) {
+                System.arraycopy(parts[i], 0, all, at[i], parts[i].length);
+            }
+        }
+        return device.upload(all);
+    }
+
+    /** Device memory {@code bytes} past {@code base}, for kernels and copies (never freed on its own). */
+    private static Pointer offset(Pointer base, long bytes) {
+        return new Pointer() {
+            {
+                address = base.address() + bytes;
+            }
+        };
+    }
+
     /** Copies a Hugging Face model directory's weights to the GPU of {@code device}. */
     public static CudaLlamaModel load(CudaDevice device, Path dir) {
         ModelConfig config = ModelConfig.load(dir);
         try (Checkpoint ckpt = Checkpoint.open(dir)) {
             return new CudaLlamaModel(device, dir, ckpt.fingerprint(), config, new Weights() {
                 @Override
-                public Pointer matrix(String name, int rows, int cols) {
-                    return upload(device, ckpt.require(name, rows, cols));
+                public void matrix(String name, int rows, int cols, Pointer dst) {
+                    upload(device, ckpt.require(name, rows, cols), dst);
                 }
 
                 @Override
                 public Pointer vector(String name, int n) {
-                    return uploadVector(device, ckpt.require(name, n));
+                    return device.upload(floats(ckpt.require(name, n)));
                 }
 
                 @Override
-                public Pointer bias(String name, int n) {
-                    return ckpt.find(name).map(t -> vector(name, n)).orElse(null);
+                public float[] bias(String name, int n) {
+                    return ckpt.find(name).map(t -> floats(ckpt.require(name, n))).orElse(null);
                 }
 
                 @Override
@@ -159,11 +206,9 @@ public final class CudaLlamaModel implements SamplingDecoder {
         int[] next = {seed};
         return new CudaLlamaModel(device, Path.of("random"), "random-" + seed, config, new Weights() {
             @Override
-            public Pointer matrix(String name, int rows, int cols) {
+            public void matrix(String name, int rows, int cols, Pointer dst) {
                 long n = (long) rows * cols;
-                Pointer p = device.alloc(2 * n);
-                device.launch("fill_random", blocks(n), 1, THREADS, p, n, next[0]++, (float) (1 / Math.sqrt(cols)));
-                return p;
+                device.launch("fill_random", blocks(n), 1, THREADS, dst, n, next[0]++, (float) (1 / Math.sqrt(cols)));
             }
 
             @Override
@@ -174,7 +219,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
             }
 
             @Override
-            public Pointer bias(String name, int n) {
+            public float[] bias(String name, int n) {
                 return null;
             }
 
@@ -217,26 +262,24 @@ public final class CudaLlamaModel implements SamplingDecoder {
     }
 
     /** Weights go up as fp16 whatever the checkpoint's type: the GEMMs take fp16 on both sides. */
-    private static Pointer upload(CudaDevice device, Tensor t) {
+    private static void upload(CudaDevice device, Tensor t, Pointer out) {
         long n = t.elements();
-        Pointer out = device.alloc(2 * n);
         BytePointer host = new BytePointer(t.data().asByteBuffer());
         if (t.dtype() == DType.F16) {
             device.toDevice(out, host, 2 * n);
-            return out;
+            return;
         }
         Pointer raw = device.alloc(n * t.dtype().bytes());
         device.toDevice(raw, host, n * t.dtype().bytes());
         device.launch(t.dtype() == DType.BF16 ? "bf16_to_half" : "f32_to_half", blocks(n), 1, THREADS, raw, out, n);
         device.synchronize();
         device.free(raw);
-        return out;
     }
 
-    private static Pointer uploadVector(CudaDevice device, Tensor t) {
+    private static float[] floats(Tensor t) {
         float[] v = new float[(int) t.elements()];
         new WeightMatrix(t.data(), t.dtype(), 1, v.length).rowsToFloat(0, 1, v, 0);
-        return device.upload(v);
+        return v;
     }
 
     private static int blocks(long n) {
@@ -247,7 +290,8 @@ public final class CudaLlamaModel implements SamplingDecoder {
     private final class Scratch {
         final int tokens;
         final int rows;
-        final Pointer x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits, windowStart,
+        /** q, k and v are views into qkv, a token's three side by side. */
+        final Pointer x, xn, qkv, q, k, v, attn, proj, gateUp, act, ids, pos, cache, picked, pickedRows, logits, windowStart,
                 seqFirst, seqCount, sampling, topK;
 
         Scratch(int tokens, int rows) {
@@ -257,13 +301,13 @@ public final class CudaLlamaModel implements SamplingDecoder {
             long t = tokens;
             x = device.alloc(4 * t * c.hiddenSize());
             xn = device.alloc(2 * t * c.hiddenSize());
-            q = device.alloc(4 * t * c.qDim());
-            k = device.alloc(4 * t * c.kvDim());
-            v = device.alloc(4 * t * c.kvDim());
+            qkv = device.alloc(4 * t * (c.qDim() + 2L * c.kvDim()));
+            q = qkv;
+            k = offset(qkv, 4L * c.qDim());
+            v = offset(qkv, 4L * (c.qDim() + c.kvDim()));
             attn = device.alloc(2 * t * c.qDim());
             proj = device.alloc(4 * t * c.hiddenSize());
-            gate = device.alloc(4 * t * c.intermediateSize());
-            up = device.alloc(4 * t * c.intermediateSize());
+            gateUp = device.alloc(8 * t * c.intermediateSize());
             act = device.alloc(2 * t * c.intermediateSize());
             ids = device.alloc(4 * t);
             pos = device.alloc(4 * t);
@@ -279,7 +323,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         }
 
         void free() {
-            for (Pointer p : List.of(x, xn, q, k, v, attn, proj, gate, up, act, ids, pos, cache, picked, pickedRows, logits,
+            for (Pointer p : List.of(x, xn, qkv, attn, proj, gateUp, act, ids, pos, cache, picked, pickedRows, logits,
                     windowStart, seqFirst, seqCount, sampling, topK)) {
                 device.free(p);
             }
@@ -499,7 +543,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         long groups = (long) total * (quantized == null ? c.numKvHeads() : quantized.groupsPerToken());
         // Enough blocks to fill the multiprocessors even at batch 1, where a few heads' groups alone leave them idle.
         long blocks = (long) (quantized == null ? FP16_BLOCKS_PER_SM : TWO_BIT_BLOCKS_PER_SM) * device.multiprocessors();
-        int splits = (int) Math.max(1, Math.min(span / MIN_CHUNK, (blocks + groups - 1) / groups));
+        int splits = (int) Math.max(1, Math.min(Math.min(span / MIN_CHUNK, MAX_SPLITS), (blocks + groups - 1) / groups));
         if (quantized != null) {
             ensurePartial(quantized.partialBytes(total, splits));
         } else if (splits > 1) {
@@ -520,20 +564,22 @@ public final class CudaLlamaModel implements SamplingDecoder {
         int kvHeads = c.numKvHeads();
         int d = c.headDim();
         int inter = c.intermediateSize();
+        int qkv = c.qDim() + 2 * c.kvDim();
         device.launch("embed", total, 1, THREADS, embedding, b.ids, b.x, h);
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
             device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.inputNorm(), b.xn, h, eps);
-            project(w.q(), w.qBias(), b.xn, b.q, c.qDim(), h, total);
-            project(w.k(), w.kBias(), b.xn, b.k, c.kvDim(), h, total);
-            project(w.v(), w.vBias(), b.xn, b.v, c.kvDim(), h, total);
+            device.gemm(w.qkv(), b.xn, b.qkv, qkv, h, total);
+            if (w.qkvBias() != null) {
+                device.launch("add_bias", blocks((long) total * qkv), 1, THREADS, b.qkv, w.qkvBias(), qkv, (long) total * qkv);
+            }
             if (quantized == null) {
-                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, s.capacity(), heads, kvHeads, d, 1);
+                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, s.capacity(), heads, kvHeads, d, 1, qkv);
                 attend(b, s, l);
             } else {
                 // Keys are quantized before RoPE unless the method says otherwise; the kernels apply it when reading.
                 int ropeKeys = quantized.method().preRope() ? 0 : 1;
-                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, NULL, l, s.capacity(), heads, kvHeads, d, ropeKeys);
+                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, NULL, l, s.capacity(), heads, kvHeads, d, ropeKeys, qkv);
                 quantized.append(b.k, b.v, b.pos, b.windowStart, b.cache, layout, total, l);
                 quantized.trackSinks(b.x, b.k, b.v, b.seqFirst, b.seqCount, b.pos, b.cache, layout, s.sequences(), l);
                 quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, total, s.splits(), s.chunk(), partial, b.attn);
@@ -541,9 +587,8 @@ public final class CudaLlamaModel implements SamplingDecoder {
             device.gemm(w.o(), b.attn, b.proj, h, c.qDim(), total);
             device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
             device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.postNorm(), b.xn, h, eps);
-            device.gemm(w.gate(), b.xn, b.gate, inter, h, total);
-            device.gemm(w.up(), b.xn, b.up, inter, h, total);
-            device.launch("silu_mul_half", blocks((long) total * inter), 1, THREADS, b.gate, b.up, b.act, (long) total * inter);
+            device.gemm(w.gateUp(), b.xn, b.gateUp, 2 * inter, h, total);
+            device.launch("silu_mul_half", blocks((long) total * inter), 1, THREADS, b.gateUp, b.act, inter, (long) total * inter);
             device.gemm(w.down(), b.act, b.proj, h, inter, total);
             device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
         }
@@ -559,7 +604,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         ModelConfig c = config;
         int heads = c.numHeads();
         int d = c.headDim();
-        device.launch("attend_f16", new int[] {s.tokens(), c.numKvHeads(), s.splits()}, 128, b.q, b.pos, b.cache, layer,
+        device.launch("attend_f16", new int[] {s.tokens(), c.numKvHeads(), s.splits()}, 128, b.q, c.qDim() + 2 * c.kvDim(), b.pos, b.cache, layer,
                 s.capacity(), heads, c.numKvHeads(), d, s.chunk(), s.splits() > 1 ? partial : b.attn, b.attn);
         if (s.splits() > 1) {
             device.launch("attend_combine", s.tokens(), heads, d, partial, s.splits(), heads, d, b.attn);
@@ -574,14 +619,6 @@ public final class CudaLlamaModel implements SamplingDecoder {
             }
             partial = device.alloc(need);
             partialBytes = need;
-        }
-    }
-
-    private void project(Pointer w, Pointer bias, Pointer in, Pointer out, int rows, int cols, int tokens) {
-        device.gemm(w, in, out, rows, cols, tokens);
-        if (bias != null) {
-            long n = (long) tokens * rows;
-            device.launch("add_bias", blocks(n), 1, THREADS, out, bias, rows, n);
         }
     }
 

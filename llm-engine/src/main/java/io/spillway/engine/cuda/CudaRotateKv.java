@@ -84,7 +84,7 @@ public final class CudaRotateKv {
         device.toDevice(keyGroups, new org.bytedeco.javacpp.BytePointer(groups), groups.length);
         List<String> defines = new ArrayList<>(List.of("HD=" + d, "HEADS=" + c.numHeads(), "QPK=" + c.numHeads() / c.numKvHeads(),
                 "KVD=" + kvDim, "HID=" + c.hiddenSize(), "RS=" + rotationSize, "KGROUP=" + keyGroup, "VGROUP=" + valueGroup,
-                "NSINK=" + Math.max(1, sinks), "KROT=" + (rotateKeys ? 1 : 0),
+                "NSINK=" + Math.max(1, sinks), "QKVS=" + (c.qDim() + 2 * kvDim), "KROT=" + (rotateKeys ? 1 : 0),
                 "VROT=" + (method.values().rotationHeads() == 1 ? 1 : 0), "PREROPE=" + (method.preRope() ? 1 : 0)));
         this.kernels = device.kernels("rotatekv.cu", defines);
     }

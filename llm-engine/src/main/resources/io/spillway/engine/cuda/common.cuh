@@ -34,18 +34,38 @@ __device__ void rope_pair(float* v, int i, int half_dim, float c, float s) {
     v[i + half_dim] = x2 * c + x1 * s;
 }
 
+__device__ float block_max(float v) {
+    __shared__ float part[32];
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffff, v, o));
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    __syncthreads();
+    if (lane == 0) part[warp] = v;
+    __syncthreads();
+    float m = part[0];
+    for (int w = 1; w < (int) (blockDim.x >> 5); w++) m = fmaxf(m, part[w]);
+    return m;
+}
+
 // Merges the chunks of one (token, head) that a split decode attention left in p: per chunk its max,
-// its sum (0 = no positions) and its unnormalized output of d values. Returns dimension i, normalized.
+// its sum (0 = no positions) and its unnormalized output of d values. Called by a block of d threads;
+// returns dimension i, normalized. The chunks' weights are found together and kept in shared memory, so
+// each thread's pass over the chunks is independent loads, not a chain of them.
+#define MAX_SPLITS 1024
 __device__ float combine_chunks(const float* p, int splits, int d, int i) {
+    __shared__ float weight[MAX_SPLITS];
     float mx = NEG_INF;
-    for (int z = 0; z < splits; z++) if (p[z * (d + 2) + 1] > 0) mx = fmaxf(mx, p[z * (d + 2)]);
-    float tot = 0, o = 0;
-    for (int z = 0; z < splits; z++) {
-        const float* c = p + z * (d + 2);
-        if (c[1] == 0) continue;
-        float f = expf(c[0] - mx);
-        tot += c[1] * f;
-        o += c[2 + i] * f;
+    for (int z = threadIdx.x; z < splits; z += blockDim.x) if (p[z * (d + 2) + 1] > 0) mx = fmaxf(mx, p[z * (d + 2)]);
+    mx = block_max(mx);
+    float tot = 0;
+    for (int z = threadIdx.x; z < splits; z += blockDim.x) {
+        float sum = p[z * (d + 2) + 1];
+        float w = sum > 0 ? expf(p[z * (d + 2)] - mx) : 0;
+        weight[z] = w;
+        tot += sum * w;
     }
+    tot = block_sum(tot);
+    float o = 0;
+#pragma unroll 8
+    for (int z = 0; z < splits; z++) o += p[z * (d + 2) + 2 + i] * weight[z];
     return o / tot;
 }

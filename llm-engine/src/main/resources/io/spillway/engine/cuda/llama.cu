@@ -27,16 +27,17 @@ extern "C" __global__ void rmsnorm_rows_half(const float* x, const int* rows, co
 }
 
 // One block per token: RoPE on its query heads and, when rope_keys, its key heads (rotate_half pairing,
-// angles in fp32 as transformers computes them); then, where cache is not null, its keys and values
+// angles in fp32 as transformers computes them; a token's q, k and v start `stride` floats after the
+// previous token's, as the fused q/k/v GEMM writes them); then, where cache is not null, its keys and values
 // stored as fp16 at its position in its cache. Cache of a sequence: per layer [K: kvHeads x cap x d][V: kvHeads x cap x d]
 // halves. RotateKV caches quantize keys before RoPE, so they take the queries' RoPE only and store elsewhere.
 extern "C" __global__ void rope_store(float* q, float* k, const float* v, const float* inv_freq,
                                       const int* pos, const unsigned long long* cache, int layer, int cap,
-                                      int heads, int kv_heads, int d, int rope_keys) {
+                                      int heads, int kv_heads, int d, int rope_keys, int stride) {
     int t = blockIdx.x, half_dim = d / 2, p = pos[t];
-    float* qt = q + (size_t) t * heads * d;
-    float* kt = k + (size_t) t * kv_heads * d;
-    const float* vt = v + (size_t) t * kv_heads * d;
+    float* qt = q + (size_t) t * stride;
+    float* kt = k + (size_t) t * stride;
+    const float* vt = v + (size_t) t * stride;
     for (int j = threadIdx.x; j < (heads + (rope_keys ? kv_heads : 0)) * half_dim; j += blockDim.x) {
         int head = j / half_dim, i = j % half_dim;
         float angle = (float) p * inv_freq[i];
@@ -65,7 +66,7 @@ extern "C" __global__ void rope_store(float* q, float* k, const float* v, const 
 #define UNROLL 4
 #define MAXD 4
 #define MAXG 8
-extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsigned long long* cache, int layer,
+extern "C" __global__ void attend_f16(const float* q, int stride, const int* pos, const unsigned long long* cache, int layer,
                                       int cap, int heads, int kv_heads, int d, int chunk, float* partial, __half* out) {
     int t = blockIdx.x, kvh = blockIdx.y, z = blockIdx.z, g = heads / kv_heads;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, per = d / 32;
@@ -81,7 +82,7 @@ extern "C" __global__ void attend_f16(const float* q, const int* pos, const unsi
 #pragma unroll
         for (int i = 0; i < MAXD; i++) {
             acc[h][i] = 0;
-            qr[h][i] = (h < g && i < per) ? q[((size_t) t * heads + kvh * g + h) * d + lane * per + i] * scale : 0;
+            qr[h][i] = (h < g && i < per) ? q[(size_t) t * stride + (kvh * g + h) * d + lane * per + i] * scale : 0;
         }
     }
     int last = min(pos[t], z * chunk + chunk - 1);
@@ -179,11 +180,13 @@ extern "C" __global__ void add_bias(float* x, const float* b, int width, long lo
         x[i] += b[i % width];
 }
 
-// SwiGLU: silu(gate) * up, as fp16 for the down-projection.
-extern "C" __global__ void silu_mul_half(const float* gate, const float* up, __half* out, long long n) {
+// SwiGLU: silu(gate) * up, as fp16 for the down-projection. Each token's row of gate_up is its gate
+// projection then its up projection (one GEMM makes both), `inter` values each.
+extern "C" __global__ void silu_mul_half(const float* gate_up, __half* out, int inter, long long n) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
-        float g = gate[i];
-        out[i] = __float2half(g / (1.0f + expf(-g)) * up[i]);
+        const float* row = gate_up + i / inter * 2 * inter;
+        float g = row[i % inter];
+        out[i] = __float2half(g / (1.0f + expf(-g)) * row[inter + i % inter]);
     }
 }
 

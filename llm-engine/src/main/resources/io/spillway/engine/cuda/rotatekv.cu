@@ -3,7 +3,8 @@
 // Compiled by NVRTC per model shape and method, so every register array has a compile-time size:
 //   HD head_dim, HEADS query heads, QPK query heads per KV head, KVD KV channels, HID hidden size,
 //   RS channels of one key Hadamard group (RS/HD KV heads), KGROUP / VGROUP channels per quantization group,
-//   NSINK sink activations tracked, KROT / VROT rotate keys / values, PREROPE keys quantized before RoPE.
+//   NSINK sink activations tracked, KROT / VROT rotate keys / values, PREROPE keys quantized before RoPE,
+//   QKVS floats per token of the q/k/v projections (one GEMM writes a token's q, k and v side by side).
 //
 // Numerics follow the CPU's QuantizedKvCache: keys rounded to fp16, Hadamard over RS channels, gathered
 // by the calibrated order into groups; values Hadamard per head and rounded to fp16; asymmetric 2-bit
@@ -86,10 +87,10 @@ extern "C" __global__ void rkv_append(const float* k, float* v, const int* pos, 
     int t = blockIdx.x, p = pos[t];
     unsigned char* base = layer_base(cache[t], lay, layer);
     for (int i = threadIdx.x; i < KVD; i += blockDim.x) {
-        float kk = round_half(k[(size_t) t * KVD + i]);
+        float kk = round_half(k[(size_t) t * QKVS + i]);
         kx[i] = kk;
         kr[i] = kk;
-        vx[i] = v[(size_t) t * KVD + i];
+        vx[i] = v[(size_t) t * QKVS + i];
     }
     for (int i = threadIdx.x; i < NRG * 32; i += blockDim.x) {
         kw[i] = 0;
@@ -105,7 +106,7 @@ extern "C" __global__ void rkv_append(const float* k, float* v, const int* pos, 
     for (int i = threadIdx.x; i < KVD; i += blockDim.x) {
         float r = round_half(vx[i]);
         vx[i] = r;
-        v[(size_t) t * KVD + i] = r;
+        v[(size_t) t * QKVS + i] = r;
     }
     __syncthreads();
     int from = keep_from[t];
@@ -272,8 +273,8 @@ extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float
         __syncthreads();
         if (chosen >= 0) {
             for (int i = tid; i < KVD; i += blockDim.x) {
-                sk[(size_t) chosen * KVD + i] = __float2half(k[(size_t) t * KVD + i]);
-                sv[(size_t) chosen * KVD + i] = __float2half(v[(size_t) t * KVD + i]);
+                sk[(size_t) chosen * KVD + i] = __float2half(k[(size_t) t * QKVS + i]);
+                sv[(size_t) chosen * KVD + i] = __float2half(v[(size_t) t * QKVS + i]);
             }
         }
         __syncthreads();
@@ -371,7 +372,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
     for (int h = 0; h < GH; h++) {
 #pragma unroll
         for (int u = 0; u < DPH; u++) {
-            qr[h][u] = q[((size_t) t * HEADS + rg * GH + h) * HD + u * 32 + lane] * scale;
+            qr[h][u] = q[(size_t) t * QKVS + (rg * GH + h) * HD + u * 32 + lane] * scale;
             acc[h][u] = 0;
         }
     }
