@@ -15,7 +15,7 @@ out, files = sys.argv[1], sys.argv[2:]
 series = {}
 for f in files:
     for r in csv.DictReader(line for line in open(f) if line[0] not in "#W" and not line.startswith("gpu-bench")):
-        if r["tokens_per_s"] in ("", "OOM"):
+        if r["tokens_per_s"] in ("", "OOM") or r.get("graphs") == "off":
             continue
         which = "batch 1" if r["batch"] == "1" else ("max batch" if r["batch"] == r["max_batch"] else None)
         if which:

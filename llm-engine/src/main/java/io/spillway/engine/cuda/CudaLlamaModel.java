@@ -29,19 +29,6 @@ import java.util.Map;
 public final class CudaLlamaModel implements SamplingDecoder {
     private static final int THREADS = 256;
     private static final Pointer NULL = new Pointer();
-    /** Attention splits contexts rounded up to this many positions. */
-    private static final int SPAN = 256;
-    /** Positions of the shortest attention chunk: shorter ones would cost more to merge than they save. */
-    private static final int MIN_CHUNK = 32;
-    /** common.cuh's MAX_SPLITS: the chunk weights it merges from shared memory. */
-    private static final int MAX_SPLITS = 1024;
-    /**
-     * Attention blocks a step aims for, per multiprocessor. The fp16 kernel waits on memory and gains from
-     * several waves of blocks; the 2-bit one (255 registers, 2 resident blocks an SM) is fastest in one
-     * wave (measured on the H200: docs/BENCHMARKS.md).
-     */
-    private static final int FP16_BLOCKS_PER_SM = 8;
-    private static final int TWO_BIT_BLOCKS_PER_SM = 2;
     /** Captured decode steps kept, least recently used dropped first. */
     private static final int GRAPHS = 32;
 
@@ -526,9 +513,9 @@ public final class CudaLlamaModel implements SamplingDecoder {
     }
 
     /**
-     * What a step's launches depend on besides the values its device buffers hold. Attention splits
-     * the context rounded up to {@link #SPAN} positions, so a decoding batch keeps one shape (and one
-     * captured graph) for {@link #SPAN} steps; chunks past a sequence's end are empty.
+     * What a step's launches depend on besides the values its device buffers hold: attention splits the
+     * context rounded up by {@link AttentionSplits#span}, so a decoding batch keeps one shape (and one
+     * captured graph) for many steps; chunks past a sequence's end are empty.
      */
     private record StepShape(int tokens, int rows, int sequences, int capacity, int splits, int chunk, CudaRotateKv quantized) {
     }
@@ -539,11 +526,9 @@ public final class CudaLlamaModel implements SamplingDecoder {
 
     private StepShape shape(int total, int rows, int sequences, int capacity, int maxLength, CudaRotateKv quantized) {
         ModelConfig c = config;
-        int span = (maxLength + SPAN - 1) / SPAN * SPAN;
+        int span = AttentionSplits.span(maxLength);
         long groups = (long) total * (quantized == null ? c.numKvHeads() : quantized.groupsPerToken());
-        // Enough blocks to fill the multiprocessors even at batch 1, where a few heads' groups alone leave them idle.
-        long blocks = (long) (quantized == null ? FP16_BLOCKS_PER_SM : TWO_BIT_BLOCKS_PER_SM) * device.multiprocessors();
-        int splits = (int) Math.max(1, Math.min(Math.min(span / MIN_CHUNK, MAX_SPLITS), (blocks + groups - 1) / groups));
+        int splits = AttentionSplits.of(groups, span, device.multiprocessors(), quantized != null);
         if (quantized != null) {
             ensurePartial(quantized.partialBytes(total, splits));
         } else if (splits > 1) {

@@ -1,0 +1,56 @@
+package io.spillway.engine.cuda;
+
+/**
+ * How many chunks a decode step's attention splits each context into, so that (token, KV group, chunk)
+ * blocks keep every multiprocessor busy even at batch 1 (flash-decoding). Contexts are rounded up to
+ * {@link #SPAN} positions, so a decoding batch keeps one split (and one captured graph) for that many
+ * steps. Measured on the H200 (docs/BENCHMARKS.md): the fp16 kernel waits on memory and gains from several
+ * waves of blocks; the 2-bit kernel (255 registers, 2 resident blocks an SM) loses most to its last wave
+ * when that runs nearly empty, so it takes the fewest chunks whose blocks fill 90% of their waves.
+ */
+final class AttentionSplits {
+    static final int SPAN = 256;
+    /** Positions of the shortest chunk: shorter ones cost more to merge than they save. */
+    static final int MIN_CHUNK = 32;
+    /** common.cuh's MAX_SPLITS: the chunk weights it merges from shared memory. */
+    static final int MAX_SPLITS = 1024;
+    private static final int FP16_BLOCKS_PER_SM = 8;
+    private static final int TWO_BIT_RESIDENT_PER_SM = 2;
+    private static final double FULL_WAVES = 0.9;
+
+    private AttentionSplits() {
+    }
+
+    /** The context span (multiple of {@link #SPAN}) that holds {@code maxLength} positions. */
+    static int span(int maxLength) {
+        return (maxLength + SPAN - 1) / SPAN * SPAN;
+    }
+
+    /**
+     * @param groups         attention groups of the step (tokens x KV heads, or x rotation groups for 2-bit)
+     * @param span           {@link #span} of the longest sequence
+     * @param multiprocessors the device's SMs
+     */
+    static int of(long groups, int span, int multiprocessors, boolean twoBit) {
+        int most = Math.max(1, Math.min(span / MIN_CHUNK, MAX_SPLITS));
+        if (!twoBit) {
+            long want = (FP16_BLOCKS_PER_SM * (long) multiprocessors + groups - 1) / groups;
+            return (int) Math.max(1, Math.min(most, want));
+        }
+        long wave = (long) TWO_BIT_RESIDENT_PER_SM * multiprocessors;
+        int best = 1;
+        double bestUse = 0;
+        for (int s = 1; s <= most; s++) {
+            long blocks = groups * s;
+            double use = (double) blocks / ((blocks + wave - 1) / wave * wave);
+            if (use >= FULL_WAVES) {
+                return s;
+            }
+            if (use > bestUse) {
+                best = s;
+                bestUse = use;
+            }
+        }
+        return best;
+    }
+}
