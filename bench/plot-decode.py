@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Plots decode tokens/s against context from gpu-bench and hf-decode-bench CSVs (batch 1 and the
-largest batch that fits the KV budget), log-scaled context.
+largest batch that fits the KV budget; gpu-bench's rows with CUDA graphs on), log-scaled context; the
+title names the device a CSV's '# ... device NAME' line gives.
 
 usage: python3 bench/plot-decode.py OUT.png CSV...
 """
@@ -13,7 +14,11 @@ import matplotlib.pyplot as plt
 
 out, files = sys.argv[1], sys.argv[2:]
 series = {}
+device = "GPU"
 for f in files:
+    for line in open(f):
+        if line.startswith("#") and " device " in line:
+            device = line.split(" device ", 1)[1].strip()
     for r in csv.DictReader(line for line in open(f) if line[0] not in "#W" and not line.startswith("gpu-bench")):
         if r["tokens_per_s"] in ("", "OOM") or r.get("graphs") == "off":
             continue
@@ -29,7 +34,7 @@ ax.set_xscale("log", base=2)
 ax.set_yscale("log")
 ax.set_xlabel("context (tokens)")
 ax.set_ylabel("decode tokens/s")
-ax.set_title("Llama-3-8B shapes, random weights, H100 80GB: decode throughput")
+ax.set_title(f"Llama-3-8B shapes, random weights, {device}: decode throughput")
 ax.grid(True, which="both", alpha=0.3)
 ax.legend()
 fig.savefig(out, dpi=110, bbox_inches="tight")
