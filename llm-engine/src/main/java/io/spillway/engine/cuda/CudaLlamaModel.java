@@ -364,7 +364,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
     public synchronized int[] forwardSampled(List<LlamaModel.Step> steps, List<SamplingParams> params, double[] uniforms) {
         lastTokensOnly(steps);
         checkSampling(steps.size(), params, uniforms);
-        int rows = run(steps);
+        run(steps);
         int[] ids = draw(scratch.logits, params, uniforms, scratch.sampling, scratch.topK, scratch.ids);
         commit(steps);
         return ids;
