@@ -147,6 +147,10 @@ class JobsEndToEndTest {
             assertThat(done.get("summary").asText()).isNotBlank();
             assertThat(done.get("chunks_total").asInt()).isGreaterThan(3).isEqualTo(done.get("chunks_done").asInt());
             assertThat(http(gateway, "GET", "/v1/jobs/" + id, OTHER, null).statusCode()).as("another key's job").isEqualTo(404);
+            var bad = http(gateway, "POST", "/v1/jobs", KEY, JSON.writeValueAsString(Map.of("document", document, "target_words", 2)));
+            assertThat(bad.statusCode()).isEqualTo(400);
+            assertThat(JSON.readTree(bad.body()).get("error").get("param").asText()).isEqualTo("target_words");
+            assertThat(JSON.readTree(bad.body()).get("error").get("message").asText()).startsWith("'target_words' must be between");
 
             // The same job published again, straight to the topic: no second result.
             var serializer = new SpillwayAvroSerializer<SummarizationJob>();

@@ -9,7 +9,6 @@ import io.spillway.schemas.SummarizationResult;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import java.util.regex.Pattern;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -36,7 +35,6 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
   static final String CALLBACK_SINK = "callbacks";
   static final String DLQ_SINK = "dead-letters";
   static final String CALLBACK_HEADER = "spillway-callback-topic";
-  static final Pattern TOPIC = Pattern.compile("[a-zA-Z0-9._-]{1,249}");
 
   private final JobTopics topics;
   private final JobLimits limits;
@@ -110,26 +108,13 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
 
   /** Why the job cannot run; null when it can. The document's token count is checked last (it costs a tokenization). */
   private String invalid(SummarizationJob job, String key) {
-    if (job.getJobId().length() > 200 || job.getJobId().contains("/")) {
-      return "jobId must be 1-200 characters without '/'";
-    }
     if (key != null && !key.equals(job.getJobId())) {
       return "the record key '" + key + "' is not the jobId";
     }
-    if (job.getDocument() == null || job.getDocument().isBlank()) {
-      return "document is empty";
-    }
-    if (job.getDocument().length() > limits.maxDocumentChars()) {
-      return "document has " + job.getDocument().length() + " characters; at most " + limits.maxDocumentChars() + " are accepted";
-    }
-    if (job.getTargetWords() < limits.minTargetWords() || job.getTargetWords() > limits.maxTargetWords()) {
-      return "targetWords must be between " + limits.minTargetWords() + " and " + limits.maxTargetWords();
-    }
-    if (job.getCallbackTopic() != null && !TOPIC.matcher(job.getCallbackTopic()).matches()) {
-      return "callbackTopic is not a valid topic name";
-    }
-    if (job.getInstructions() != null && job.getInstructions().length() > limits.maxInstructionChars()) {
-      return "instructions have more than " + limits.maxInstructionChars() + " characters";
+    JobLimits.Violation v = limits.check(job.getJobId(), job.getDocument(), job.getTargetWords(), job.getCallbackTopic(),
+        job.getInstructions());
+    if (v != null) {
+      return v.recordField() + " " + v.problem();
     }
     int tokens = chunker.tokens(job.getDocument());
     if (tokens > limits.maxDocumentTokens()) {

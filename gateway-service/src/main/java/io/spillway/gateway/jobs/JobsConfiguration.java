@@ -48,8 +48,7 @@ class JobsConfiguration {
     }
     Chunker chunker = new Chunker(Tokenizer.load(j.model()), j.chunkTokens(), j.overlapTokens());
     JobRequests requests = new JobRequests(p.gateway().models().getFirst(), j.eventsTopic(), j.partialSummaryTokens());
-    JobLimits limits = new JobLimits(j.maxDocumentChars(), j.maxDocumentTokens(), j.maxInstructionChars(), j.minTargetWords(),
-        j.maxTargetWords());
+    JobLimits limits = JobLimits.of(j);
     Map<String, Object> config = new HashMap<>(clients.connection());
     config.put(StreamsConfig.APPLICATION_ID_CONFIG, j.applicationId());
     config.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);

@@ -11,7 +11,6 @@ import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-import java.util.regex.Pattern;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.streams.KafkaStreams;
@@ -40,8 +39,6 @@ import tools.jackson.databind.annotation.JsonNaming;
 @RequestMapping("/v1/jobs")
 @ConditionalOnProperty(name = "spillway.jobs.enabled", havingValue = "true", matchIfMissing = true)
 public final class JobsController {
-  private static final Pattern ID = Pattern.compile("[A-Za-z0-9._:-]{1,200}");
-
   /** The body of {@code POST /v1/jobs}. */
   @JsonNaming(SnakeCaseStrategy.class)
   public record JobRequest(String id, String document, String instructions, Integer targetWords, String callbackTopic) {}
@@ -53,7 +50,7 @@ public final class JobsController {
   private final Producer<String, SummarizationJob> producer;
   private final KafkaStreams streams;
   private final String topic;
-  private final SpillwayProperties.Jobs limits;
+  private final JobLimits limits;
   private final long sendTimeoutMs;
 
   /** Closed with the context: the producer is this controller's own. */
@@ -66,33 +63,18 @@ public final class JobsController {
     this.producer = clients.jobProducer();
     this.streams = jobStreams;
     this.topic = topics.jobs();
-    this.limits = p.jobs();
+    this.limits = JobLimits.of(p.jobs());
     this.sendTimeoutMs = p.kafka().sendTimeout().toMillis();
   }
 
   @PostMapping
   public ResponseEntity<JobView> submit(@RequestAttribute(ApiKeyInterceptor.ATTRIBUTE) ApiKey apiKey, @RequestBody JobRequest body) {
     String id = body.id() == null ? "job-" + UUID.randomUUID() : body.id();
-    if (!ID.matcher(id).matches()) {
-      throw ApiException.invalidValue("id", "'id' must be 1-200 characters of letters, digits and . _ : -");
-    }
-    if (body.document() == null || body.document().isBlank()) {
-      throw ApiException.invalidValue("document", "'document' must not be empty.");
-    }
-    if (body.document().length() > limits.maxDocumentChars()) {
-      throw ApiException.contextLengthExceeded("document", "'document' has " + body.document().length()
-          + " characters; at most " + limits.maxDocumentChars() + " are accepted.");
-    }
     int words = body.targetWords() == null ? 150 : body.targetWords();
-    if (words < limits.minTargetWords() || words > limits.maxTargetWords()) {
-      throw ApiException.invalidValue("target_words", "'target_words' must be between " + limits.minTargetWords() + " and "
-          + limits.maxTargetWords() + ".");
-    }
-    if (body.callbackTopic() != null && !JobProcessor.TOPIC.matcher(body.callbackTopic()).matches()) {
-      throw ApiException.invalidValue("callback_topic", "'callback_topic' is not a valid Kafka topic name.");
-    }
-    if (body.instructions() != null && body.instructions().length() > limits.maxInstructionChars()) {
-      throw ApiException.invalidValue("instructions", "'instructions' have more than " + limits.maxInstructionChars() + " characters.");
+    JobLimits.Violation v = limits.check(id, body.document(), words, body.callbackTopic(), body.instructions());
+    if (v != null) {
+      String message = "'" + v.apiField() + "' " + v.problem() + ".";
+      throw v.tooLong() ? ApiException.contextLengthExceeded(v.apiField(), message) : ApiException.invalidValue(v.apiField(), message);
     }
     SummarizationJob job = new SummarizationJob(id, body.document(), body.instructions(), words, body.callbackTopic(), apiKey.id(),
         System.currentTimeMillis());

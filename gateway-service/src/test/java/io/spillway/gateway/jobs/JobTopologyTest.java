@@ -191,12 +191,14 @@ class JobTopologyTest {
     jobs.pipeInput("j5", new SummarizationJob("j5", "text", null, 5, null, "key-1", 0L));
     jobs.pipeInput("j6", job("j6", document(400)));
     jobs.pipeInput("j7", new SummarizationJob("j7", "text", null, 50, "bad topic!", "key-1", 0L));
+    jobs.pipeInput("j 8", new SummarizationJob("j 8", "text", null, 50, null, "key-1", 0L));
     assertThat(deadLetters.readValuesToList()).extracting(DeadLetter::getReason)
-        .containsExactly("document is empty", "targetWords must be between 10 and 400",
-            state("j6").error(), "callbackTopic is not a valid topic name");
+        .containsExactly("document must not be empty", "targetWords must be between 10 and 400",
+            state("j6").error(), "callbackTopic is not a valid Kafka topic name",
+            "jobId must be 1-200 characters of letters, digits and . _ : -");
     assertThat(state("j6").error()).contains("tokens").contains("2000");
     assertThat(state("j4").status()).isEqualTo(JobStatus.FAILED);
-    assertThat(results.readValuesToList()).extracting(SummarizationResult::getStatus).containsOnly(JobStatus.FAILED).hasSize(4);
+    assertThat(results.readValuesToList()).extracting(SummarizationResult::getStatus).containsOnly(JobStatus.FAILED).hasSize(5);
     assertThat(requests.isEmpty()).isTrue();
   }
 
