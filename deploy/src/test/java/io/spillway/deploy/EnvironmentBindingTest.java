@@ -57,6 +57,7 @@ class EnvironmentBindingTest {
         assertThat(gateway.gateway().apiKeys()).containsExactly("<secret:api-keys>");
         assertThat(gateway.gateway().models()).containsExactly("tiny-llama");
         assertThat(gateway.gateway().firstTokenTimeout()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(gateway.jobs().advertisedEndpoint()).isEqualTo("<field:status.podIP>:8080");
 
         WorkerProperties worker = bind(kubelet(chart.env("worker")), "spillway.worker", WorkerProperties.class);
         assertThat(worker.model()).isEqualTo(Path.of("/opt/spillway/models/tiny-llama"));

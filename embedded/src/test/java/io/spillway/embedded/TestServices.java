@@ -35,9 +35,12 @@ final class TestServices implements AutoCloseable {
 
     /** @param apiKeys {@code key:name} pairs, comma-separated */
     ConfigurableApplicationContext gateway(String apiKeys, String... extra) {
-        List<String> args = new ArrayList<>(List.of("--server.port=0", "--spillway.gateway.api-keys=" + apiKeys,
+        List<String> args = new ArrayList<>(List.of("--spillway.gateway.api-keys=" + apiKeys,
                 "--spillway.gateway.models=tiny-llama", "--spillway.kafka.bootstrap-servers=" + kafka.getBrokersAsString(),
                 "--spillway.schema-registry.url=" + registry.url(), "--spillway.jobs.model=" + EmbeddedSpillwayTest.model()));
+        if (java.util.Arrays.stream(extra).noneMatch(a -> a.startsWith("--server.port="))) {
+            args.add("--server.port=0");
+        }
         args.addAll(List.of(extra));
         return new SpringApplicationBuilder(GatewayApplication.class).properties(WorkerApplication.LOGGING).run(args.toArray(String[]::new));
     }

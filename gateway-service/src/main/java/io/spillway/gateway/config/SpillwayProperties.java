@@ -39,6 +39,9 @@ public record SpillwayProperties(
    * @param chunkTokens      tokens of document (or of grouped partial summaries) per model request
    * @param overlapTokens    tokens each chunk repeats from the end of the one before
    * @param partialSummaryTokens most tokens of each chunk's partial summary
+   * @param advertisedEndpoint host:port at which the other gateways of the deployment reach this one (Kafka
+   *                         Streams' application.server), so that any of them answers GET /v1/jobs/{id} by asking
+   *                         the one holding the job; empty: a gateway answers only the jobs it holds
    */
   public record Jobs(
       @DefaultValue("true") boolean enabled,
@@ -57,7 +60,8 @@ public record SpillwayProperties(
       @DefaultValue("4000") int maxInstructionChars,
       @DefaultValue("10") int minTargetWords,
       @DefaultValue("400") int maxTargetWords,
-      @DefaultValue("1s") Duration commitInterval) {}
+      @DefaultValue("1s") Duration commitInterval,
+      @DefaultValue("") String advertisedEndpoint) {}
 
   /** The HTTP side: who may call, what they may ask for, how long they wait. */
   public record Gateway(

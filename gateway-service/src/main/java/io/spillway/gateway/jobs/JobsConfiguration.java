@@ -54,6 +54,9 @@ class JobsConfiguration {
     config.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
     config.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, j.commitInterval().toMillis());
     config.put(StreamsConfig.STATE_DIR_CONFIG, stateDir(j.stateDir()));
+    if (!j.advertisedEndpoint().isBlank()) {
+      config.put(StreamsConfig.APPLICATION_SERVER_CONFIG, j.advertisedEndpoint());
+    }
     KafkaStreams streams = new KafkaStreams(JobTopology.build(topics, limits, chunker, requests, clients.registry()),
         new StreamsConfig(config));
     streams.setUncaughtExceptionHandler(e -> {
