@@ -40,7 +40,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /**
  * Summarization jobs end to end with tiny-llama on the CPU worker: a document of several chunks is
  * summarized through Kafka Streams and the normal request path; a job survives a gateway restart
- * mid-way and a redelivered job gives no second result.
+ * mid-way, a redelivered job gives no second result, and of two gateways either answers for any job.
  */
 class JobsEndToEndTest {
     private static final String KEY = "sk-jobs";
@@ -67,9 +67,10 @@ class JobsEndToEndTest {
         services.close();
     }
 
-    private static ConfigurableApplicationContext gateway(String stateDir) {
+    private static ConfigurableApplicationContext gateway(String stateDir, String... extra) {
         List<String> args = new ArrayList<>(List.of(SMALL_CHUNKS));
         args.add("--spillway.jobs.state-dir=" + data.resolve(stateDir));
+        args.addAll(List.of(extra));
         return services.gateway(KEY + ":jobs," + OTHER + ":other", args.toArray(String[]::new));
     }
 
@@ -206,6 +207,51 @@ class JobsEndToEndTest {
             assertThat(err.toString()).contains("401");
         } finally {
             gateway.close();
+        }
+    }
+
+    /** A job id on each of the jobs topic's 2 partitions, as the producer's default partitioner places them. */
+    private static Map<Integer, String> idPerPartition() {
+        Map<Integer, String> ids = new java.util.HashMap<>();
+        for (int i = 0; ids.size() < 2; i++) {
+            String id = "across-" + i;
+            ids.putIfAbsent(org.apache.kafka.common.utils.Utils.toPositive(org.apache.kafka.common.utils.Utils.murmur2(
+                    id.getBytes(java.nio.charset.StandardCharsets.UTF_8))) % 2, id);
+        }
+        return ids;
+    }
+
+    /** Behind a load balancer a status request reaches any gateway: each advertises itself, so any of them answers. */
+    @Test
+    void eitherOfTwoGatewaysAnswersForJobsTheOtherHolds() throws Exception {
+        int[] ports = new int[2];
+        for (int i = 0; i < 2; i++) {
+            try (var socket = new java.net.ServerSocket(0)) {
+                ports[i] = socket.getLocalPort();
+            }
+        }
+        var a = gateway("state-4a", "--server.port=" + ports[0], "--spillway.jobs.advertised-endpoint=localhost:" + ports[0]);
+        var b = gateway("state-4b", "--server.port=" + ports[1], "--spillway.jobs.advertised-endpoint=localhost:" + ports[1]);
+        try {
+            Map<Integer, String> ids = idPerPartition();
+            for (String id : ids.values()) {
+                var r = http(a, "POST", "/v1/jobs", KEY, JSON.writeValueAsString(Map.of("id", id, "document", document(2), "target_words", 20)));
+                assertThat(r.statusCode()).as(r.body()).isEqualTo(202);
+            }
+            for (String id : ids.values()) {
+                await(a, id, j -> j.get("status").asText().equals("done"));
+                await(b, id, j -> j.get("status").asText().equals("done"));
+            }
+            // Each gateway holds one of the two partitions, so each answered one job by asking the other.
+            var flow = a.getBean("jobStreams", org.apache.kafka.streams.KafkaStreams.class);
+            assertThat(ids.values()).extracting(id -> flow.queryMetadataForKey("jobs", id,
+                    org.apache.kafka.common.serialization.Serdes.String().serializer()).activeHost().port())
+                    .containsExactlyInAnyOrder(ports[0], ports[1]);
+            assertThat(http(b, "GET", "/v1/jobs/" + ids.get(0), OTHER, null).statusCode()).as("another key's job").isEqualTo(404);
+            assertThat(http(b, "GET", "/v1/jobs/" + ids.get(1), OTHER, null).statusCode()).as("another key's job").isEqualTo(404);
+        } finally {
+            b.close();
+            a.close();
         }
     }
 }
