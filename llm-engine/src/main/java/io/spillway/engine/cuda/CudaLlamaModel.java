@@ -427,7 +427,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
             if (!(uniforms[i] >= 0 && uniforms[i] < 1)) {
                 throw new IllegalArgumentException("uniform " + i + " must be in [0, 1), got " + uniforms[i]);
             }
-            if (params.get(i).repetitionPenalty() != 1) {
+            if (params.get(i).usesHistory()) {
                 throw new IllegalArgumentException("a repetition penalty needs the sequence's history: sample step " + i
                         + " on the host from forward()'s logits");
             }

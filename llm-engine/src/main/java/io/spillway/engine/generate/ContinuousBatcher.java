@@ -130,25 +130,27 @@ public final class ContinuousBatcher {
             owners.add(s);
         }
         lastBatchSize = steps.size();
-        if (model instanceof SamplingDecoder device && owners.stream().allMatch(s -> s.sampler.drawsWithoutHistory())) {
+        int[] tokens;
+        if (model instanceof SamplingDecoder device && owners.stream().noneMatch(s -> s.request.params().usesHistory())) {
             // Tokens are drawn where the logits are; only one id per sequence comes back.
             double[] uniforms = new double[owners.size()];
             for (int i = 0; i < owners.size(); i++) {
                 uniforms[i] = samples.get(i) ? owners.get(i).sampler.nextUniform() : 0;
             }
-            int[] tokens = device.forwardSampled(steps, owners.stream().map(s -> s.request.params()).toList(), uniforms);
-            for (int i = 0; i < owners.size(); i++) {
-                if (samples.get(i)) {
-                    advance(owners.get(i), tokens[i]);
-                }
-            }
+            tokens = device.forwardSampled(steps, owners.stream().map(s -> s.request.params()).toList(), uniforms);
         } else {
             float[][] logits = model.forward(steps);
+            tokens = new int[owners.size()];
             for (int i = 0; i < owners.size(); i++) {
                 if (samples.get(i)) {
                     ActiveSequence s = owners.get(i);
-                    advance(s, s.sampler.next(logits[i], s.history(), s.historyLength()));
+                    tokens[i] = s.sampler.next(logits[i], s.history(), s.historyLength());
                 }
+            }
+        }
+        for (int i = 0; i < owners.size(); i++) {
+            if (samples.get(i)) {
+                advance(owners.get(i), tokens[i]);
             }
         }
         running.removeIf(ActiveSequence::isDone);

@@ -58,11 +58,6 @@ public final class Sampler {
         return sample(scores, scores[best]);
     }
 
-    /** Whether the next token can be drawn away from the host (see SamplingDecoder): no history needed. */
-    public boolean drawsWithoutHistory() {
-        return params.repetitionPenalty() == 1;
-    }
-
     /**
      * The uniform number in [0, 1) the next draw takes from this sequence's generator, for a draw made
      * elsewhere (on the GPU); the generator moves on as {@link #next} would move it. Greedy: 0, untouched.
@@ -72,7 +67,7 @@ public final class Sampler {
     }
 
     private float[] penalize(float[] logits, int[] history, int historyLength) {
-        if (params.repetitionPenalty() == 1 || historyLength == 0) {
+        if (!params.usesHistory() || historyLength == 0) {
             return logits;
         }
         if (penalized.length != logits.length) {

@@ -64,6 +64,11 @@ public record SamplingParams(
         return temperature < GREEDY_BELOW;
     }
 
+    /** Whether drawing a token needs the sequence's history (a repetition penalty): only the host sampler has it. */
+    public boolean usesHistory() {
+        return repetitionPenalty != 1;
+    }
+
     public SamplingParams withTemperature(double temperature) {
         return new SamplingParams(temperature, topK, topP, minP, repetitionPenalty, seed, maxTokens, stop);
     }
