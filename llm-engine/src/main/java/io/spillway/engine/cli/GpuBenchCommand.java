@@ -136,11 +136,7 @@ final class GpuBenchCommand {
                 if (s == 3) {
                     start = System.nanoTime();
                 }
-                List<LlamaModel.Step> decode = new ArrayList<>();
-                for (CudaCache cache : caches) {
-                    decode.add(new LlamaModel.Step(cache, new int[] {random.nextInt(vocab)}, false));
-                }
-                model.forwardGreedy(decode);
+                model.forwardGreedy(decodeStep(caches, random, vocab));
             }
             double ms = (System.nanoTime() - start) / 1e6 / steps;
             double used = model.device().usedBytes();
@@ -153,12 +149,18 @@ final class GpuBenchCommand {
         }
     }
 
-    /** One decode step with every launch timed (graphs off: the caller sets them again); kernels by GPU time, largest first. */
-    private static void profile(CudaLlamaModel model, List<CudaCache> caches, Random random, PrintStream err, String point) {
+    /** One new random token for every sequence. */
+    private static List<LlamaModel.Step> decodeStep(List<CudaCache> caches, Random random, int vocab) {
         List<LlamaModel.Step> decode = new ArrayList<>();
         for (CudaCache cache : caches) {
-            decode.add(new LlamaModel.Step(cache, new int[] {random.nextInt(model.config().vocabSize())}, false));
+            decode.add(new LlamaModel.Step(cache, new int[] {random.nextInt(vocab)}, false));
         }
+        return decode;
+    }
+
+    /** One decode step with every launch timed (graphs off: the caller sets them again); kernels by GPU time, largest first. */
+    private static void profile(CudaLlamaModel model, List<CudaCache> caches, Random random, PrintStream err, String point) {
+        List<LlamaModel.Step> decode = decodeStep(caches, random, model.config().vocabSize());
         model.useGraphs(false);
         model.device().startProfile();
         try {

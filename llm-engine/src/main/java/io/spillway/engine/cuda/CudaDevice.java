@@ -28,6 +28,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 import static io.spillway.engine.cuda.CudaException.check;
 import static org.bytedeco.cuda.global.cublas.CUBLAS_COMPUTE_32F;
@@ -89,14 +90,13 @@ import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLogSize;
 public final class CudaDevice implements AutoCloseable {
     static final String KERNELS = "llama.cu";
     static final String PRELUDE = "common.cuh";
+    /** cuBLAS's own workspace would be allocated while a graph is captured; this one is fixed. */
+    private static final long BLAS_WORKSPACE = 32L << 20;
 
     private final String name;
     private final String arch;
     private final long memoryBytes;
     private final int multiprocessors;
-    /** cuBLAS's own workspace would be allocated while a graph is captured; this one is fixed. */
-    private static final long BLAS_WORKSPACE = 32L << 20;
-
     private final cublasContext blas = new cublasContext();
     private final CUstream_st stream = new CUstream_st();
     private final Kernels kernels;
@@ -238,7 +238,7 @@ public final class CudaDevice implements AutoCloseable {
                     default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
                 }
             }
-            timed(kernel, () -> check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, stream, params, null),
+            timed(() -> kernel, () -> check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, stream, params, null),
                     "cuLaunchKernel(" + kernel + ")"));
         }
     }
@@ -371,7 +371,7 @@ public final class CudaDevice implements AutoCloseable {
      * fp32 accumulation. Row-major matrices are cuBLAS's column-major transposes, hence the operand order.
      */
     void gemm(Pointer w, Pointer x, Pointer out, int rows, int cols, int tokens) {
-        timed("gemm " + rows + "x" + cols, () -> check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, gemmOne, w,
+        timed(() -> "gemm " + rows + "x" + cols, () -> check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, gemmOne, w,
                 CUDA_R_16F, cols, x, CUDA_R_16F, cols, gemmZero, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                 "cublasGemmEx"));
     }
@@ -392,7 +392,8 @@ public final class CudaDevice implements AutoCloseable {
         return out;
     }
 
-    private void timed(String name, Runnable launch) {
+    /** Runs {@code launch}, timed under {@code name} while a profile is on (the name is only made then). */
+    private void timed(Supplier<String> name, Runnable launch) {
         if (profile == null) {
             launch.run();
             return;
@@ -403,7 +404,7 @@ public final class CudaDevice implements AutoCloseable {
         check(cudaEventSynchronize(after), "cudaEventSynchronize");
         float[] ms = new float[1];
         check(cudaEventElapsedTime(ms, before, after), "cudaEventElapsedTime");
-        double[] entry = profile.computeIfAbsent(name, k -> new double[2]);
+        double[] entry = profile.computeIfAbsent(name.get(), k -> new double[2]);
         entry[0]++;
         entry[1] += ms[0];
     }

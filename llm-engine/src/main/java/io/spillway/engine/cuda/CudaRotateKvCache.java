@@ -80,5 +80,4 @@ public final class CudaRotateKvCache extends CudaCache {
         super.truncate(newLength);
         kv.kernels().launch("rkv_truncate", kv.config().numLayers(), 1, 1, address(), layout, newLength);
     }
-
 }
