@@ -28,11 +28,16 @@ class CudaLlamaModelTest {
 
     @BeforeAll
     static void load() {
+        gpu = tinyLlamaOnTheGpu();
+        cpu = LlamaModel.load(TinyLlama.modelDir());
+    }
+
+    /** tiny-llama on GPU 0; skips the calling test class, with the reason, where no GPU is usable (CI). */
+    static CudaLlamaModel tinyLlamaOnTheGpu() {
         StringBuilder why = new StringBuilder();
         var device = CudaBackend.tryOpen(why::append);
         assumeTrue(device.isPresent(), "skipped: " + why);
-        gpu = CudaLlamaModel.load(device.get(), TinyLlama.modelDir());
-        cpu = LlamaModel.load(TinyLlama.modelDir());
+        return CudaLlamaModel.load(device.get(), TinyLlama.modelDir());
     }
 
     @AfterAll

@@ -19,7 +19,6 @@ import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Sampling on the GPU against the host Sampler's filters; skipped with the reason where no GPU is usable (CI). */
 class CudaSamplingTest {
@@ -28,10 +27,7 @@ class CudaSamplingTest {
 
     @BeforeAll
     static void load() {
-        StringBuilder why = new StringBuilder();
-        var device = CudaBackend.tryOpen(why::append);
-        assumeTrue(device.isPresent(), "skipped: " + why);
-        gpu = CudaLlamaModel.load(device.get(), TinyLlama.modelDir());
+        gpu = CudaLlamaModelTest.tinyLlamaOnTheGpu();
         int[] ids = TinyLlama.ints(TinyLlama.reference().get("prompts").get(0).get("input_ids"));
         try (KvCache cache = gpu.newCache(256)) {
             logits = gpu.forward(List.of(new LlamaModel.Step(cache, ids, false)))[0];
