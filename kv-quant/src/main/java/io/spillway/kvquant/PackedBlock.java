@@ -73,6 +73,34 @@ public final class PackedBlock {
     }
 
     /**
+     * A per-token block from codes already chosen ({@code codes[r * cols + c]}, each below {@code 1 << bits})
+     * and each group's fp16 scale and minimum bits ({@code [r * groups + g]}): another packer's output
+     * (the GPU's) in this class's stored form.
+     */
+    public static PackedBlock ofCodes(int rows, int cols, int groupSize, int bits, int[] codes, short[] scales, short[] mins) {
+        checkBits(bits);
+        int groups = groupSize <= 0 ? -1 : cols / groupSize;
+        if (groups < 0 || cols % groupSize != 0 || codes.length != rows * cols || scales.length != rows * groups
+                || mins.length != rows * groups) {
+            throw new IllegalArgumentException("codes, scales and mins do not fit " + rows + "x" + cols + " in groups of " + groupSize);
+        }
+        byte[] rowBits = new byte[rows];
+        Arrays.fill(rowBits, (byte) bits);
+        PackedBlock b = new PackedBlock(Axis.TOKEN, rows, cols, groupSize, rowBits, new byte[rows * cols * bits / 8],
+                scales.clone(), mins.clone());
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                int q = codes[r * cols + c];
+                if (q >>> bits != 0) {
+                    throw new IllegalArgumentException("code " + q + " does not fit " + bits + " bits");
+                }
+                b.setCode(r, c, q);
+            }
+        }
+        return b;
+    }
+
+    /**
      * Per-channel groups of {@code groupRows} consecutive tokens (the last may be shorter), {@code bits} each.
      */
     public static PackedBlock perChannel(float[] src, int off, int rows, int cols, int groupRows, int bits) {
@@ -135,7 +163,8 @@ public final class PackedBlock {
         codes[at] = (byte) (codes[at] | (q << (bit & 7)));
     }
 
-    private int code(int row, int col) {
+    /** The stored code of element ({@code row}, {@code col}). */
+    public int code(int row, int col) {
         int bits = rowBits[row];
         int bit = col * bits;
         return (codes[rowOffset[row] + (bit >>> 3)] >>> (bit & 7)) & ((1 << bits) - 1);
@@ -174,6 +203,20 @@ public final class PackedBlock {
 
     public int bits(int row) {
         return rowBits[row];
+    }
+
+    public int groupSize() {
+        return groupSize;
+    }
+
+    /** fp16 bits of group {@code group}'s scale: per token, {@code row * (cols / groupSize) + g}. */
+    public short scaleBits(int group) {
+        return scales[group];
+    }
+
+    /** fp16 bits of group {@code group}'s minimum, indexed as {@link #scaleBits}. */
+    public short minBits(int group) {
+        return mins[group];
     }
 
     /** Stored bytes: codes, scales and mins, plus a bit width per token when they differ. */

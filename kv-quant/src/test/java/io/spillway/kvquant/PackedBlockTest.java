@@ -158,6 +158,30 @@ class PackedBlockTest {
     }
 
     @Test
+    void rebuildsABlockFromItsCodesScalesAndMins() {
+        int rows = 5, cols = 64, group = 32, groups = cols / group;
+        int[] bits = new int[rows];
+        Arrays.fill(bits, 2);
+        PackedBlock b = PackedBlock.perToken(gaussian(rows * cols, 3), 0, rows, cols, group, bits);
+        int[] codes = new int[rows * cols];
+        short[] scales = new short[rows * groups];
+        short[] mins = new short[rows * groups];
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) {
+                codes[r * cols + c] = b.code(r, c);
+            }
+            for (int g = 0; g < groups; g++) {
+                scales[r * groups + g] = b.scaleBits(r * groups + g);
+                mins[r * groups + g] = b.minBits(r * groups + g);
+            }
+        }
+        assertThat(PackedBlock.ofCodes(rows, cols, group, 2, codes, scales, mins)).isEqualTo(b);
+        codes[7] = 4;
+        assertThatThrownBy(() -> PackedBlock.ofCodes(rows, cols, group, 2, codes, scales, mins)).hasMessageContaining("does not fit 2 bits");
+        assertThatThrownBy(() -> PackedBlock.ofCodes(rows, cols, group, 2, new int[3], scales, mins)).hasMessageContaining("do not fit");
+    }
+
+    @Test
     void refusesBadShapes() {
         assertThatThrownBy(() -> PackedBlock.perToken(new float[100], 0, 1, 100, 32, new int[] {2}))
                 .hasMessageContaining("must divide");

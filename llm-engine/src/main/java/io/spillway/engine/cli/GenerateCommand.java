@@ -8,6 +8,7 @@ import io.spillway.engine.generate.FinishReason;
 import io.spillway.engine.generate.GenerationListener;
 import io.spillway.engine.generate.GenerationRequest;
 import io.spillway.engine.model.Json;
+import io.spillway.engine.backend.LoadedModel;
 import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.sampling.GenerationConfig;
 import io.spillway.engine.sampling.SamplingParams;
@@ -57,7 +58,7 @@ final class GenerateCommand {
             throw new UsageException("generate: give exactly one of --prompt, --chat or --messages\n" + HELP);
         }
         Path modelDir = a.path("model", SpillwayCli.defaultModel());
-        BackendOption.Loaded loaded = BackendOption.load("generate", a, modelDir, Integer.MAX_VALUE, err);
+        LoadedModel loaded = BackendOption.load("generate", a, modelDir, Integer.MAX_VALUE, err);
         try (Decoder model = loaded.model()) {
             Tokenizer tokenizer = Tokenizer.load(modelDir);
             GenerationConfig gen = GenerationConfig.load(modelDir);

@@ -197,7 +197,7 @@ final class GpuBenchCommand {
         ModelConfig c = model.config();
         Calibration calibration = null;
         if (method.keys().reorder()) {
-            KvLayout layout = new KvLayout(c.numLayers(), c.numHeads(), c.numKvHeads(), c.headDim());
+            KvLayout layout = KvLayout.of(c);
             Random random = new Random(11);
             int[][] orders = new int[c.numLayers()][];
             for (int l = 0; l < orders.length; l++) {

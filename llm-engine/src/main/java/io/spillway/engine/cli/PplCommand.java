@@ -2,6 +2,7 @@ package io.spillway.engine.cli;
 
 import io.spillway.engine.eval.Documents;
 import io.spillway.engine.eval.Perplexity;
+import io.spillway.engine.backend.LoadedModel;
 import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.tokenizer.Tokenizer;
 
@@ -36,7 +37,7 @@ final class PplCommand {
         Path modelDir = a.path("model", SpillwayCli.defaultModel());
         var docs = Documents.read(a.path("data", null));
         int window = a.integer("window", 512);
-        BackendOption.Loaded loaded = BackendOption.load("ppl", a, modelDir, window, err);
+        LoadedModel loaded = BackendOption.load("ppl", a, modelDir, window, err);
         try (Decoder model = loaded.model()) {
             Tokenizer tokenizer = Tokenizer.load(modelDir);
             int bos = model.config().bosTokenId();

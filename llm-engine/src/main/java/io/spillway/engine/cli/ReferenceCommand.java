@@ -3,6 +3,7 @@ package io.spillway.engine.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.spillway.engine.kv.KvCache;
 import io.spillway.engine.model.Json;
+import io.spillway.engine.backend.LoadedModel;
 import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.runtime.LlamaModel;
 
@@ -41,7 +42,7 @@ final class ReferenceCommand {
         } catch (IOException e) {
             throw new UncheckedIOException(modelDir.resolve("reference.json") + ": " + e.getMessage(), e);
         }
-        BackendOption.Loaded loaded = BackendOption.load("reference", a, modelDir, Integer.MAX_VALUE, err);
+        LoadedModel loaded = BackendOption.load("reference", a, modelDir, Integer.MAX_VALUE, err);
         int failures = 0;
         try (Decoder model = loaded.model()) {
             int n = prompts.size();
@@ -69,7 +70,7 @@ final class ReferenceCommand {
         return same ? 0 : 1;
     }
 
-    private static int[][] greedy(Decoder model, BackendOption.Loaded loaded, List<int[]> prompts, int count) {
+    private static int[][] greedy(Decoder model, LoadedModel loaded, List<int[]> prompts, int count) {
         int n = prompts.size();
         List<KvCache> caches = new ArrayList<>();
         int[][] next = prompts.toArray(new int[0][]);

@@ -1,15 +1,18 @@
 package io.spillway.engine.cuda;
 
-import io.spillway.engine.kv.KvCache;
 import io.spillway.engine.kv.LayerRows;
+import io.spillway.engine.kv.SpillableKvCache;
 import org.bytedeco.javacpp.Pointer;
+
+import java.io.IOException;
 
 /**
  * A KV cache in GPU memory, allocated whole at its capacity (zeroed: unwritten positions are never
  * attended, but zeros keep a benchmark's unfilled caches finite). Only {@link CudaLlamaModel}'s kernels
- * read and write it, so the host-side {@code write}/{@code attend} of the CPU path do not apply.
+ * read and write it, so the host-side {@code write}/{@code attend} of the CPU path do not apply. Spills
+ * are the CPU caches' very format for the same method: a session spilled by either backend resumes on the other.
  */
-public abstract sealed class CudaCache implements KvCache permits CudaKvCache, CudaRotateKvCache {
+public abstract sealed class CudaCache implements SpillableKvCache permits CudaKvCache, CudaRotateKvCache {
     final CudaDevice device;
     private final Pointer memory;
     private final int capacity;
@@ -59,6 +62,24 @@ public abstract sealed class CudaCache implements KvCache permits CudaKvCache, C
             throw new IllegalArgumentException("cannot extend " + length + " tokens by " + count + " past capacity " + capacity);
         }
         length += count;
+    }
+
+    /** Refuses restoring {@code tokens} tokens into a cache that is not empty or holds fewer. */
+    void checkRestore(int tokens) throws IOException {
+        if (length != 0) {
+            throw new IllegalStateException("restore needs an empty cache");
+        }
+        if (tokens < 0 || tokens > capacity) {
+            throw new IOException("the spill holds " + tokens + " tokens, this GPU cache holds at most " + capacity);
+        }
+    }
+
+    @Override
+    public void restored(int tokens) {
+        if (tokens < 0 || tokens > capacity) {
+            throw new IllegalArgumentException("cannot hold " + tokens + " tokens, capacity " + capacity);
+        }
+        length = tokens;
     }
 
     @Override

@@ -348,6 +348,36 @@ public final class CudaDevice implements AutoCloseable {
         toDevice(dst, new LongPointer(a), 8L * a.length);
     }
 
+    /** {@code count} bytes of device memory at {@code address}, as stored (little-endian). */
+    byte[] readBytes(long address, int count) {
+        byte[] out = new byte[count];
+        if (count > 0) {
+            BytePointer host = new BytePointer(count);
+            check(cudaMemcpy(host, at(address), count, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");
+            host.get(out);
+            host.close();
+        }
+        return out;
+    }
+
+    /** Writes {@code data} to device memory at {@code address}. */
+    void writeBytes(long address, byte[] data) {
+        if (data.length > 0) {
+            BytePointer host = new BytePointer(data);
+            toDevice(at(address), host, data.length);
+            host.close();
+        }
+    }
+
+    /** A pointer to device memory at {@code address}, for kernels and copies (never freed on its own). */
+    static Pointer at(long address) {
+        return new Pointer() {
+            {
+                this.address = address;
+            }
+        };
+    }
+
     void download(float[] dst, Pointer src, long count) {
         FloatPointer host = new FloatPointer(count);
         check(cudaMemcpy(host, src, 4L * count, cudaMemcpyDeviceToHost), "cudaMemcpy D2H");

@@ -2,6 +2,7 @@ package io.spillway.engine.cuda;
 
 import io.spillway.engine.CheckpointException;
 import io.spillway.engine.kv.KvCache;
+import io.spillway.engine.kv.KvLayout;
 import io.spillway.engine.model.Checkpoint;
 import io.spillway.engine.model.DType;
 import io.spillway.engine.model.ModelConfig;
@@ -147,13 +148,9 @@ public final class CudaLlamaModel implements SamplingDecoder {
         return device.upload(all);
     }
 
-    /** Device memory {@code bytes} past {@code base}, for kernels and copies (never freed on its own). */
+    /** Device memory {@code bytes} past {@code base}. */
     private static Pointer offset(Pointer base, long bytes) {
-        return new Pointer() {
-            {
-                address = base.address() + bytes;
-            }
-        };
+        return CudaDevice.at(base.address() + bytes);
     }
 
     /** Copies a Hugging Face model directory's weights to the GPU of {@code device}. */
@@ -245,7 +242,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         if (capacity < 1 || capacity > config.maxPositions()) {
             throw new IllegalArgumentException("cache capacity must be in [1, " + config.maxPositions() + "], got " + capacity);
         }
-        return new CudaKvCache(device, config.numLayers(), config.kvDim(), capacity);
+        return new CudaKvCache(device, KvLayout.of(config), capacity);
     }
 
     /** Weights go up as fp16 whatever the checkpoint's type: the GEMMs take fp16 on both sides. */

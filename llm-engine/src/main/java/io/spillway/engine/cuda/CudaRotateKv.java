@@ -2,6 +2,7 @@ package io.spillway.engine.cuda;
 
 import io.spillway.engine.kv.KvLayout;
 import io.spillway.engine.kv.QuantizedKvCache;
+import io.spillway.engine.kv.SpillFormat;
 import io.spillway.engine.model.ModelConfig;
 import io.spillway.kvquant.Calibration;
 import io.spillway.kvquant.KvMethod;
@@ -36,6 +37,8 @@ public final class CudaRotateKv {
     private final int keyGroup;
     private final int valueGroup;
     private final int sinks;
+    private final int[][] orders;
+    private final String calibrationId;
     private final Pointer order;
     private final Pointer keyGroups;
     private final Pointer invFreq;
@@ -57,7 +60,7 @@ public final class CudaRotateKv {
         this.method = method;
         this.residualWindow = residualWindow;
         this.invFreq = invFreq;
-        KvLayout layout = new KvLayout(c.numLayers(), c.numHeads(), c.numKvHeads(), c.headDim());
+        KvLayout layout = KvLayout.of(c);
         int d = c.headDim();
         boolean rotateKeys = method.keys().rotationHeads() > 0;
         // Without a key rotation the lanes still take channels by groups of heads; nothing mixes them.
@@ -66,7 +69,8 @@ public final class CudaRotateKv {
         this.valueGroup = method.values().groupSize() == 0 ? d : method.values().groupSize();
         this.sinks = method.sinkActivations();
         int kvDim = c.kvDim();
-        int[][] orders = QuantizedKvCache.keyOrders(method, calibration, layout);
+        this.orders = QuantizedKvCache.keyOrders(method, calibration, layout);
+        this.calibrationId = orders == null ? "" : calibration.id();
         byte[] groups = new byte[c.numLayers() * kvDim];
         int[] flat = new int[c.numLayers() * kvDim];
         for (int l = 0; l < c.numLayers(); l++) {
@@ -153,6 +157,16 @@ public final class CudaRotateKv {
     /** Whether the newest block stays fp16 until full ({@code decode} mode) or every token is packed ({@code all}). */
     public boolean residualWindow() {
         return residualWindow;
+    }
+
+    /** What its caches' spills hold: the CPU {@link QuantizedKvCache}'s format for the same method and calibration. */
+    SpillFormat spillFormat() {
+        return new SpillFormat(method.name(), 2, 2, keyGroup, calibrationId, KvLayout.of(config), method.blockTokens());
+    }
+
+    /** The channel that key slot {@code slot} of {@code layer} was gathered from (slots are quantization order). */
+    int keyChannel(int layer, int slot) {
+        return orders == null ? slot : orders[layer][slot];
     }
 
     int sinks() {

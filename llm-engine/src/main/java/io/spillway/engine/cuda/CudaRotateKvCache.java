@@ -1,18 +1,28 @@
 package io.spillway.engine.cuda;
 
 import io.spillway.engine.model.ModelConfig;
+import io.spillway.engine.kv.SpillFormat;
 import org.bytedeco.javacpp.Pointer;
+
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
 
 /**
  * One sequence's RotateKV 2-bit cache in GPU memory. Per layer: packed key and value codes (2 bits a
  * channel), fp16 scale and minimum per group, a sink slot per position, the fp16 residual window,
  * the fp16 rows of up to {@code sinks} attention-sink tokens, and the sink tracker's state. The
- * layout is computed here once and handed to every kernel, which reads its offsets from it.
+ * layout is computed here once and handed to every kernel, which reads its offsets from it. Spills
+ * through {@link RotateKvSpill} in the CPU {@code QuantizedKvCache}'s format.
  */
 public final class CudaRotateKvCache extends CudaCache {
+    /** Indices of {@link #layout}'s sections, as rotatekv.cu's L_* names them. */
+    static final int KEY_CODES = 1, VALUE_CODES = 2, KEY_SCALES = 3, VALUE_SCALES = 4, FLAGS = 5, WINDOW_KEYS = 6,
+            WINDOW_VALUES = 7, SINK_KEYS = 8, SINK_VALUES = 9, TRACKER = 10;
     private static final int ALIGN = 256;
 
     private final CudaRotateKv kv;
+    private final long[] offsets;
     private final Pointer layout;
     private final int window;
 
@@ -20,6 +30,7 @@ public final class CudaRotateKvCache extends CudaCache {
         super(device, capacity, layout(kv, capacity)[0] * kv.config().numLayers());
         this.kv = kv;
         this.window = windowTokens(kv);
+        this.offsets = layout(kv, capacity);
         this.layout = kv.layout(capacity);
         kv.kernels().launch("rkv_init", kv.config().numLayers(), 1, 256, address(), layout);
     }
@@ -36,16 +47,16 @@ public final class CudaRotateKvCache extends CudaCache {
         int window = windowTokens(kv);
         long[] lay = new long[12];
         long at = 0;
-        at = section(lay, 1, at, capacity * kvDim / 4);
-        at = section(lay, 2, at, capacity * kvDim / 4);
-        at = section(lay, 3, at, 4L * capacity * (kvDim / kv.keyGroup()));
-        at = section(lay, 4, at, 4L * capacity * (kvDim / kv.valueGroup()));
-        at = section(lay, 5, at, capacity);
-        at = section(lay, 6, at, 2L * window * kvDim);
-        at = section(lay, 7, at, 2L * window * kvDim);
-        at = section(lay, 8, at, 2L * slots * kvDim);
-        at = section(lay, 9, at, 2L * slots * kvDim);
-        at = section(lay, 10, at, 12L * slots + 4);
+        at = section(lay, KEY_CODES, at, capacity * kvDim / 4);
+        at = section(lay, VALUE_CODES, at, capacity * kvDim / 4);
+        at = section(lay, KEY_SCALES, at, 4L * capacity * (kvDim / kv.keyGroup()));
+        at = section(lay, VALUE_SCALES, at, 4L * capacity * (kvDim / kv.valueGroup()));
+        at = section(lay, FLAGS, at, capacity);
+        at = section(lay, WINDOW_KEYS, at, 2L * window * kvDim);
+        at = section(lay, WINDOW_VALUES, at, 2L * window * kvDim);
+        at = section(lay, SINK_KEYS, at, 2L * slots * kvDim);
+        at = section(lay, SINK_VALUES, at, 2L * slots * kvDim);
+        at = section(lay, TRACKER, at, 12L * slots + 4);
         lay[0] = at;
         lay[11] = capacity;
         return lay;
@@ -58,6 +69,26 @@ public final class CudaRotateKvCache extends CudaCache {
 
     CudaRotateKv method() {
         return kv;
+    }
+
+    /** The host copy of {@link #layout}. */
+    long[] offsets() {
+        return offsets;
+    }
+
+    @Override
+    public SpillFormat spillFormat() {
+        return kv.spillFormat();
+    }
+
+    @Override
+    public void writeLayer(int layer, DataOutput out) throws IOException {
+        new RotateKvSpill(this).write(layer, out);
+    }
+
+    @Override
+    public void readLayer(int layer, DataInput in, int tokens) throws IOException {
+        new RotateKvSpill(this).read(layer, in, tokens);
     }
 
     /** On the device, shared by every cache of this method and capacity. */

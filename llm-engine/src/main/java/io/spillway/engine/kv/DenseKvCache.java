@@ -131,6 +131,11 @@ public final class DenseKvCache extends PagedKvCache implements SpillableKvCache
 
     @Override
     public SpillFormat spillFormat() {
+        return spillFormat(precision, layout, blockSize);
+    }
+
+    /** What a dense cache's spill holds: each KV head's keys (post-RoPE), then its values, token after token. */
+    public static SpillFormat spillFormat(Precision precision, KvLayout layout, int blockSize) {
         return new SpillFormat(precision.method, precision.bytes * 8, precision.bytes * 8, 0, "", layout, blockSize);
     }
 

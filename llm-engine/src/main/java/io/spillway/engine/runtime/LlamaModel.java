@@ -51,7 +51,7 @@ public final class LlamaModel implements Decoder {
                     "is false but the checkpoint has no lm_head.weight");
         }
         this.rope = new Rope(config.rope(), config.headDim(), config.maxPositions());
-        this.kvLayout = new KvLayout(config.numLayers(), config.numHeads(), config.numKvHeads(), config.headDim());
+        this.kvLayout = KvLayout.of(config);
         this.fingerprint = ckpt.fingerprint();
     }
 

@@ -1,5 +1,7 @@
 package io.spillway.engine.cli;
 
+import io.spillway.engine.backend.Backend;
+import io.spillway.engine.backend.LoadedModel;
 import io.spillway.engine.cuda.CudaBackend;
 import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.testing.TinyLlama;
@@ -27,10 +29,10 @@ class BackendOptionTest {
 
     @Test
     void cudaTakesFp16AndTwoBitPerTokenMethodsAndRefusesTheRestWithTheReason() {
-        assertThat(BackendOption.check("ppl", args("--backend", "cuda", "--kv", "rotatekv2"))).isEqualTo(BackendOption.Kind.CUDA);
+        assertThat(BackendOption.check("ppl", args("--backend", "cuda", "--kv", "rotatekv2"))).isEqualTo(Backend.CUDA);
         assertThat(BackendOption.check("ppl", args("--backend", "cuda", "--kv", "rotatekv2:sinks=0,reorder=off,prerope=off")))
-                .isEqualTo(BackendOption.Kind.CUDA);
-        assertThat(BackendOption.check("ppl", args("--backend", "cuda", "--kv", "fp16"))).isEqualTo(BackendOption.Kind.CUDA);
+                .isEqualTo(Backend.CUDA);
+        assertThat(BackendOption.check("ppl", args("--backend", "cuda", "--kv", "fp16"))).isEqualTo(Backend.CUDA);
         assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "cuda", "--kv", "kivi2")))
                 .isInstanceOf(UsageException.class).hasMessageContaining("per-channel keys run on the CPU");
         assertThatThrownBy(() -> BackendOption.check("ppl", args("--backend", "cuda", "--kv", "akvq2")))
@@ -45,7 +47,7 @@ class BackendOptionTest {
 
     @Test
     void cpuIsTheDefault() {
-        assertThat(BackendOption.check("ppl", args())).isEqualTo(BackendOption.Kind.CPU);
+        assertThat(BackendOption.check("ppl", args())).isEqualTo(Backend.CPU);
     }
 
     @Test
@@ -55,7 +57,7 @@ class BackendOptionTest {
             return true;
         }).orElse(false), "a CUDA GPU is usable here: the fallback is not reachable");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
-        BackendOption.Loaded loaded = BackendOption.load("ppl", args("--backend", "auto"), TinyLlama.modelDir(), 64,
+        LoadedModel loaded = BackendOption.load("ppl", args("--backend", "auto"), TinyLlama.modelDir(), 64,
                 new PrintStream(err, true, StandardCharsets.UTF_8));
         try (var model = loaded.model()) {
             assertThat(model).isInstanceOf(LlamaModel.class);
@@ -71,6 +73,6 @@ class BackendOptionTest {
         }).orElse(false), "a CUDA GPU is usable here: the failure is not reachable");
         assertThatThrownBy(() -> BackendOption.load("ppl", args("--backend", "cuda"), TinyLlama.modelDir(), 64,
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)))
-                .hasMessageContaining("--backend cuda: no usable CUDA GPU");
+                .hasMessageContaining("backend cuda: no usable CUDA GPU");
     }
 }

@@ -1,0 +1,36 @@
+package io.spillway.engine.cuda;
+
+import java.io.DataInput;
+import java.io.DataOutput;
+import java.io.IOException;
+
+/**
+ * fp16 rows between device bytes (little-endian) and a spill stream, where the CPU caches write each
+ * half as a big-endian short: one format whichever backend wrote it.
+ */
+final class SpillHalves {
+    private SpillHalves() {
+    }
+
+    /** Writes the {@code count} halves at {@code le[off..]}. */
+    static void write(DataOutput out, byte[] le, int off, int count) throws IOException {
+        out.write(swapped(le, off, count));
+    }
+
+    /** Reads {@code count} halves into {@code le[off..]}. */
+    static void read(DataInput in, byte[] le, int off, int count) throws IOException {
+        byte[] be = new byte[2 * count];
+        in.readFully(be);
+        byte[] swapped = swapped(be, 0, count);
+        System.arraycopy(swapped, 0, le, off, 2 * count);
+    }
+
+    private static byte[] swapped(byte[] src, int off, int count) {
+        byte[] out = new byte[2 * count];
+        for (int i = 0; i < count; i++) {
+            out[2 * i] = src[off + 2 * i + 1];
+            out[2 * i + 1] = src[off + 2 * i];
+        }
+        return out;
+    }
+}
