@@ -370,10 +370,11 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     /** A pointer to device memory at {@code address}, for kernels and copies (never freed on its own). */
-    static Pointer at(long address) {
+    static Pointer at(long where) {
+        // Inside the anonymous class "address" is Pointer's own field, hence another name for the argument.
         return new Pointer() {
             {
-                this.address = address;
+                address = where;
             }
         };
     }
