@@ -132,12 +132,12 @@ class ChartTemplateTest {
             assertThat(limits).doesNotContainKey("nvidia.com/gpu");
             assertThat(pod.getNodeSelector()).isNullOrEmpty();
             assertThat(pod.getTolerations()).isNullOrEmpty();
-            assertThat(chart.env("worker")).containsEntry("NVIDIA_VISIBLE_DEVICES", "void");
+            assertThat(chart.env("worker")).containsEntry("NVIDIA_VISIBLE_DEVICES", "void").containsEntry("SPILLWAY_WORKER_BACKEND", "cpu");
         } else {
             assertThat(limits).containsEntry("nvidia.com/gpu", new Quantity(String.valueOf(gpus)));
             assertThat(pod.getNodeSelector()).containsEntry("nvidia.com/gpu.present", "true");
             assertThat(pod.getTolerations()).anySatisfy(t -> assertThat(t.getKey()).isEqualTo("nvidia.com/gpu"));
-            assertThat(chart.env("worker")).doesNotContainKey("NVIDIA_VISIBLE_DEVICES");
+            assertThat(chart.env("worker")).doesNotContainKey("NVIDIA_VISIBLE_DEVICES").containsEntry("SPILLWAY_WORKER_BACKEND", "cuda");
         }
         assertThat(limits).containsEntry("memory", new Quantity("8Gi"));
     }

@@ -4,8 +4,9 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.spillway.engine.chat.ChatTemplate;
 import io.spillway.engine.generate.ContinuousBatcher;
 import io.spillway.engine.generate.EngineLoop;
+import io.spillway.engine.backend.Backend;
+import io.spillway.engine.backend.LoadedModel;
 import io.spillway.engine.kv.KvCacheFactory;
-import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.sampling.GenerationConfig;
 import io.spillway.engine.tokenizer.Tokenizer;
 import io.spillway.schemas.InferenceRequest;
@@ -35,13 +36,23 @@ import java.util.Map;
 class WorkerConfiguration {
     private static final Logger log = LoggerFactory.getLogger(WorkerConfiguration.class);
 
+    /** The model on the backend chosen, and the maker of every cache: the batch's one-off ones and the sessions'. */
     @Bean(destroyMethod = "close")
-    LlamaModel model(WorkerProperties p) {
-        LlamaModel model = LlamaModel.load(p.model());
+    LoadedModel model(WorkerProperties p) {
+        if (p.maxContext() < 0) {
+            throw new IllegalArgumentException("spillway.worker.max-context must be 0 (the model's positions) or more, got " + p.maxContext());
+        }
+        LoadedModel model = LoadedModel.load(p.model(), Backend.parse(p.backend()), p.kv(), KvCacheFactory.Mode.DECODE,
+                p.maxContext() == 0 ? Integer.MAX_VALUE : p.maxContext(), msg -> log.info("engine backend choice: {}", msg));
         var c = model.config();
-        log.info("engine ready backend=cpu model={} layers={} kv={} maxBatch={} cores={}", p.modelName(), c.numLayers(), p.kv(),
-                p.maxBatch(), Runtime.getRuntime().availableProcessors());
+        log.info("engine ready backend={} model={} layers={} kv={} maxContext={} maxBatch={} cores={}", model.backend(), p.modelName(),
+                c.numLayers(), model.kv(), maxContext(p, c.maxPositions()), p.maxBatch(), Runtime.getRuntime().availableProcessors());
         return model;
+    }
+
+    /** The most tokens a sequence holds: the model's positions, or fewer when max-context says so. */
+    private static int maxContext(WorkerProperties p, int modelPositions) {
+        return p.maxContext() == 0 ? modelPositions : Math.min(p.maxContext(), modelPositions);
     }
 
     @Bean
@@ -49,19 +60,14 @@ class WorkerConfiguration {
         return Tokenizer.load(p.model());
     }
 
-    /** One factory for the batch's one-off caches and the sessions': the calibration is read once. */
-    @Bean
-    KvCacheFactory caches(LlamaModel model, WorkerProperties p) {
-        return new KvCacheFactory(model, p.kv(), KvCacheFactory.Mode.DECODE);
+    @Bean(destroyMethod = "close")
+    EngineLoop engine(LoadedModel model, Tokenizer tokenizer, WorkerProperties p) {
+        return new EngineLoop(new ContinuousBatcher(model.model(), tokenizer, model.caches(), p.maxBatch(), p.prefillBudget()),
+                "spillway-engine");
     }
 
     @Bean(destroyMethod = "close")
-    EngineLoop engine(LlamaModel model, Tokenizer tokenizer, KvCacheFactory caches, WorkerProperties p) {
-        return new EngineLoop(new ContinuousBatcher(model, tokenizer, caches, p.maxBatch(), p.prefillBudget()), "spillway-engine");
-    }
-
-    @Bean(destroyMethod = "close")
-    SessionRegistry sessions(KvCacheFactory caches, LlamaModel model, KafkaProducer<String, SpecificRecord> producer, MeterRegistry meters,
+    SessionRegistry sessions(LoadedModel model, KafkaProducer<String, SpecificRecord> producer, MeterRegistry meters,
                              WorkerProperties p) {
         SessionSpills spills = null;
         if (p.spill().url().isBlank()) {
@@ -71,17 +77,17 @@ class WorkerConfiguration {
             throw new IllegalStateException("spillway.worker.spill.url is set but spillway.worker.spill.token is empty: the spill service refuses calls without one");
         } else {
             SpillClient client = new SpillClient(URI.create(p.spill().url()), p.spill().token(), p.spill().timeout());
-            SessionDirectory directory = new SessionDirectory(producer, p.kafka().sessionsTopic(), workerId(p), caches.method(), model.fingerprint());
-            spills = new SessionSpills(client, directory, caches, model.fingerprint(), meters);
+            SessionDirectory directory = new SessionDirectory(producer, p.kafka().sessionsTopic(), workerId(p), model.kv(), model.fingerprint());
+            spills = new SessionSpills(client, directory, model.caches(), model.fingerprint(), meters);
             log.info("sessions spill to {} maxSessions={} kvBudgetBytes={}", p.spill().url(), p.maxSessions(), p.kvBudget().toBytes());
         }
-        return new SessionRegistry(p.maxSessions(), p.kvBudget().toBytes(), caches, spills);
+        return new SessionRegistry(p.maxSessions(), p.kvBudget().toBytes(), model.caches(), spills);
     }
 
     @Bean
-    RequestTranslator translator(LlamaModel model, Tokenizer tokenizer, WorkerProperties p) {
+    RequestTranslator translator(LoadedModel model, Tokenizer tokenizer, WorkerProperties p) {
         return new RequestTranslator(tokenizer, ChatTemplate.load(p.model()), GenerationConfig.load(p.model()),
-                p.modelName(), model.config().maxPositions());
+                p.modelName(), maxContext(p, model.config().maxPositions()));
     }
 
     @Bean

@@ -15,7 +15,10 @@ import java.util.Map;
  *
  * @param model         Hugging Face model directory
  * @param modelName     the name clients ask for
+ * @param backend       {@code auto} (a CUDA GPU where one is usable, else the CPU), {@code cuda} or {@code cpu}
  * @param kv            KV method ({@code fp32}, {@code fp16}, {@code rotatekv2}, ...)
+ * @param maxContext    the most tokens a sequence holds (prompt and output); 0 takes the model's positions.
+ *                      GPU caches are allocated whole at this length
  * @param maxBatch      sequences decoding together
  * @param prefillBudget prompt tokens prefilled per engine step
  * @param maxSessions   hot sessions kept (least recently used idle ones spill beyond)
@@ -27,7 +30,8 @@ import java.util.Map;
  */
 @ConfigurationProperties("spillway.worker")
 public record WorkerProperties(@DefaultValue("models/tiny-llama") Path model, @DefaultValue("tiny-llama") String modelName,
-                               @DefaultValue("rotatekv2") String kv, @DefaultValue("8") int maxBatch,
+                               @DefaultValue("auto") String backend, @DefaultValue("rotatekv2") String kv,
+                               @DefaultValue("0") int maxContext, @DefaultValue("8") int maxBatch,
                                @DefaultValue("256") int prefillBudget, @DefaultValue("256") int maxSessions,
                                @DefaultValue("1GB") DataSize kvBudget,
                                @DefaultValue("") String workerId, @DefaultValue("30s") Duration drainTimeout,

@@ -41,6 +41,7 @@ import java.util.UUID;
 import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The worker against a real in-process Kafka broker and the embedded schema registry. */
 class WorkerIntegrationTest {
@@ -242,5 +243,15 @@ class WorkerIntegrationTest {
             assertThat(e).extracting(InferenceEvent::getType).containsExactly(EventType.STARTED, EventType.DELTA, EventType.FINISHED);
             assertThat(last(e).getUsage().getCompletionTokens()).isBetween(1, 8);
         }
+    }
+
+    @Test
+    void aBackendThatCannotRunStopsTheWorkerAtStartupWithTheReason() {
+        assertThatThrownBy(() -> worker("w-bad", "--spillway.worker.backend=gpu").close())
+                .rootCause().hasMessageContaining("backend must be cpu, cuda or auto, got 'gpu'");
+        assertThatThrownBy(() -> worker("w-bad", "--spillway.worker.backend=cuda", "--spillway.worker.kv=kivi2").close())
+                .rootCause().hasMessageContaining("backend cuda cannot run kv kivi2").hasMessageContaining("per-channel keys run on the CPU");
+        assertThatThrownBy(() -> worker("w-bad", "--spillway.worker.max-context=-1").close())
+                .rootCause().hasMessageContaining("max-context must be 0");
     }
 }
