@@ -402,8 +402,17 @@ public final class CudaDevice implements AutoCloseable {
      * fp32 accumulation. Row-major matrices are cuBLAS's column-major transposes, hence the operand order.
      */
     void gemm(Pointer w, Pointer x, Pointer out, int rows, int cols, int tokens) {
+        gemm(w, x, out, rows, cols, tokens, gemmZero);
+    }
+
+    /** {@code out += x . w^T}, as {@link #gemm}: a residual add done by the GEMM's epilogue, not by one more kernel. */
+    void gemmAdd(Pointer w, Pointer x, Pointer out, int rows, int cols, int tokens) {
+        gemm(w, x, out, rows, cols, tokens, gemmOne);
+    }
+
+    private void gemm(Pointer w, Pointer x, Pointer out, int rows, int cols, int tokens, FloatPointer beta) {
         timed(() -> "gemm " + rows + "x" + cols, () -> check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, gemmOne, w,
-                CUDA_R_16F, cols, x, CUDA_R_16F, cols, gemmZero, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
+                CUDA_R_16F, cols, x, CUDA_R_16F, cols, beta, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                 "cublasGemmEx"));
     }
 

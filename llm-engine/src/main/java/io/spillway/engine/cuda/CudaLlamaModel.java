@@ -275,7 +275,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         final int tokens;
         final int rows;
         /** q, k and v are views into qkv, a token's three side by side. */
-        final Pointer x, xn, qkv, q, k, v, attn, proj, gateUp, act, ids, pos, cache, picked, pickedRows, logits, windowStart,
+        final Pointer x, xn, qkv, q, k, v, attn, gateUp, act, ids, pos, cache, picked, pickedRows, logits, windowStart,
                 seqFirst, seqCount, sampling, topK;
 
         Scratch(int tokens, int rows) {
@@ -290,7 +290,6 @@ public final class CudaLlamaModel implements SamplingDecoder {
             k = offset(qkv, 4L * c.qDim());
             v = offset(qkv, 4L * (c.qDim() + c.kvDim()));
             attn = device.alloc(2 * t * c.qDim());
-            proj = device.alloc(4 * t * c.hiddenSize());
             gateUp = device.alloc(8 * t * c.intermediateSize());
             act = device.alloc(2 * t * c.intermediateSize());
             ids = device.alloc(4 * t);
@@ -307,7 +306,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         }
 
         void free() {
-            for (Pointer p : List.of(x, xn, qkv, attn, proj, gateUp, act, ids, pos, cache, picked, pickedRows, logits,
+            for (Pointer p : List.of(x, xn, qkv, attn, gateUp, act, ids, pos, cache, picked, pickedRows, logits,
                     windowStart, seqFirst, seqCount, sampling, topK)) {
                 device.free(p);
             }
@@ -566,13 +565,11 @@ public final class CudaLlamaModel implements SamplingDecoder {
                 quantized.trackSinks(b.x, b.k, b.v, b.seqFirst, b.seqCount, b.pos, b.cache, layout, s.sequences(), l);
                 quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, total, s.splits(), s.chunk(), partial, b.attn);
             }
-            device.gemm(w.o(), b.attn, b.proj, h, c.qDim(), total);
-            device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
+            device.gemmAdd(w.o(), b.attn, b.x, h, c.qDim(), total);
             device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.postNorm(), b.xn, h, eps);
             device.gemm(w.gateUp(), b.xn, b.gateUp, 2 * inter, h, total);
             device.launch("silu_mul_half", blocks((long) total * inter), 1, THREADS, b.gateUp, b.act, inter, (long) total * inter);
-            device.gemm(w.down(), b.act, b.proj, h, inter, total);
-            device.launch("add_inplace", blocks((long) total * h), 1, THREADS, b.x, b.proj, (long) total * h);
+            device.gemmAdd(w.down(), b.act, b.x, h, inter, total);
         }
         device.launch("rmsnorm_rows_half", s.rows(), 1, THREADS, b.x, b.pickedRows, finalNorm, b.picked, h, eps);
         device.gemm(lmHead, b.picked, b.logits, c.vocabSize(), h, s.rows());

@@ -170,11 +170,6 @@ extern "C" __global__ void fill_random(__half* out, long long n, unsigned int se
     }
 }
 
-extern "C" __global__ void add_inplace(float* x, const float* y, long long n) {
-    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
-        x[i] += y[i];
-}
-
 extern "C" __global__ void add_bias(float* x, const float* b, int width, long long n) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x)
         x[i] += b[i % width];
