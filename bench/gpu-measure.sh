@@ -11,7 +11,7 @@ M=io.spillway.engine.cli.SpillwayCli
 { nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv; date -u; } | tee $OUT/device.txt
 /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -jar gpu/testlib/junit-platform-console-standalone-6.0.1.jar \
   execute -cp "$(ls gpu/lib/*.jar | tr "\n" ":")gpu/testlib/assertj-core-3.27.7.jar:gpu/testlib/llm-engine-tests.jar" \
-  --select-class io.spillway.engine.cuda.CudaLlamaModelTest --select-class io.spillway.engine.cuda.CudaSamplingTest --select-class io.spillway.engine.cuda.CudaSpillTest \
+  --select-class io.spillway.engine.cuda.CudaLlamaModelTest --select-class io.spillway.engine.cuda.CudaSamplingTest --select-class io.spillway.engine.cuda.CudaSpillTest --select-class io.spillway.engine.backend.GpuSessionTest \
   --details=tree --disable-banner --disable-ansi-colors 2>&1 | grep -v "WARNING\|^\s*at " | tee $OUT/gpu-tests.txt | grep "✘\|tests successful\|tests failed"
 timeout 330 "${J[@]}" $M gpu-bench --steps 8 2>&1 | grep -v WARNING | tee $OUT/cuda-bench.csv
 timeout 60 "${J[@]}" $M gpu-bench --steps 8 --contexts 1024,32768 --batches 1 --graphs off,on 2>&1 | grep "^cuda" | tee $OUT/cuda-graphs.csv
