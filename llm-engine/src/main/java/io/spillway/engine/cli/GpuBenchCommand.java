@@ -27,16 +27,18 @@ import java.util.stream.IntStream;
 /**
  * {@code gpu-bench}: decode throughput of the CUDA backend at Llama-3-8B shapes with random weights
  * made on the GPU, for each KV method, context and batch that fits a fixed KV budget, methods side by
- * side in one run. Caches are claimed to the context length without prefill (decode speed does not
- * depend on the cached values; the 2-bit kernels dequantize, rotate and gather whatever is there, with
- * a random key-channel order standing in for a calibration). One CSV row per point on stdout; the
+ * side in one run. Caches are filled to the context length with random keys and values instead of a
+ * prefill (the 2-bit kernels dequantize, rotate and gather whatever is there, with a random key-channel
+ * order standing in for a calibration; random scores move attention's running maxima as real ones
+ * do, which zeros would not). One CSV row per point on stdout; the
  * device's copy bandwidth, the roofline, on stderr and in each row. Sampling is greedy on the GPU
  * ({@link CudaLlamaModel#forwardGreedy}): one id per sequence comes back per step.
  */
 final class GpuBenchCommand {
     private static final String HELP = """
             usage: bin/spillway gpu-bench [options]
-              --kv LIST           KV methods side by side: fp16 and/or GPU 2-bit methods (default fp16,rotatekv2)
+              --kv LIST           KV methods side by side: fp16 and/or GPU 2-bit methods (default fp16,rotatekv2);
+                                  a method's own overrides may follow it: fp16,rotatekv2:prerope=off,rotation-heads=1
               --contexts LIST     cached tokens per sequence (default 1024,4096,16384,32768)
               --batches LIST      sequences per step; 'max' = as many as the KV budget holds (default 1,4,16,64,max)
               --kv-budget-gib G   GPU memory for KV caches (default 40)
@@ -64,7 +66,7 @@ final class GpuBenchCommand {
         if (budgetGib <= 0 || steps < 1) {
             throw new UsageException("gpu-bench: --kv-budget-gib and --steps must be positive");
         }
-        List<String> kvs = Arrays.stream(a.string("kv", "fp16,rotatekv2").split(",")).map(String::strip).toList();
+        List<String> kvs = methods(a.string("kv", "fp16,rotatekv2"));
         List<Boolean> graphModes = onOff(a, "graphs");
         for (String kv : kvs) {
             String why = kv.equals("fp16") ? null : CudaRotateKv.unsupported(method(kv));
@@ -78,8 +80,10 @@ final class GpuBenchCommand {
         err.printf("gpu-bench: device copy bandwidth %.0f GB/s (read + written)%n", copy / 1e9);
         ModelConfig c = LLAMA3_8B;
         try (CudaLlamaModel model = CudaLlamaModel.random(device, c, 1)) {
+            // What a step reads of the weights: every layer's matrices and the LM head; of the embedding table
+            // only each token's row (counted per point below). Norm vectors are too small to count.
             long weightBytes = 2L * ((long) c.numLayers() * ((long) c.hiddenSize() * (c.qDim() + 2L * c.kvDim() + c.qDim())
-                    + 3L * c.hiddenSize() * c.intermediateSize()) + 2L * c.vocabSize() * c.hiddenSize());
+                    + 3L * c.hiddenSize() * c.intermediateSize()) + (long) c.vocabSize() * c.hiddenSize());
             List<IntFunction<CudaCache>> makers = new ArrayList<>();
             for (String kv : kvs) {
                 makers.add(kv.equals("fp16") ? null : cacheMaker(model, method(kv)));
@@ -105,7 +109,7 @@ final class GpuBenchCommand {
                             model.useGraphs(graphs);
                             double[] r = measure(model, caches, batch, context, capacity, steps, a.has("profile") ? err : null);
                             double ms = r[0];
-                            double bytesRead = weightBytes + (double) batch * context * perToken;
+                            double bytesRead = weightBytes + 2.0 * batch * c.hiddenSize() + (double) batch * context * perToken;
                             double achieved = bytesRead / (ms / 1e3);
                             out.printf("cuda,%s,%s,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.0f,%.3f%n", kvs.get(m), graphs ? "on" : "off",
                                     context, batch, maxBatch, batch / (ms / 1e3), ms, r[1] / (double) (1L << 30),
@@ -119,6 +123,23 @@ final class GpuBenchCommand {
         return 0;
     }
 
+    /**
+     * The methods of a comma-separated list whose methods may hold commas themselves: an item with '='
+     * and no ':' is one more override of the method before it ({@code rotatekv2:prerope=off,rotation-heads=1}).
+     */
+    static List<String> methods(String list) {
+        List<String> out = new ArrayList<>();
+        for (String item : list.split(",")) {
+            String s = item.strip();
+            if (s.contains("=") && !s.contains(":") && !out.isEmpty()) {
+                out.set(out.size() - 1, out.getLast() + "," + s);
+            } else {
+                out.add(s);
+            }
+        }
+        return out;
+    }
+
     /** Milliseconds per decode step and GPU memory in use at the end (bytes); a profiled step's kernels to {@code profile}. */
     private static double[] measure(CudaLlamaModel model, IntFunction<CudaCache> make, int batch, int context, int capacity,
                                     int steps, PrintStream profile) {
@@ -127,7 +148,7 @@ final class GpuBenchCommand {
         try {
             for (int i = 0; i < batch; i++) {
                 CudaCache cache = make.apply(capacity);
-                cache.extendUnwritten(context);
+                cache.extendRandom(context, i + 1);
                 caches.add(cache);
             }
             int vocab = model.config().vocabSize();

@@ -56,13 +56,20 @@ public abstract sealed class CudaCache implements SpillableKvCache permits CudaK
         throw new UnsupportedOperationException("a GPU cache is read by CudaLlamaModel's kernels, not from host queries");
     }
 
-    /** Claims {@code count} more positions without writing them: decode benchmarks at long contexts skip prefill. */
-    public void extendUnwritten(int count) {
+    /**
+     * Claims {@code count} more positions holding random keys and values: decode benchmarks at long
+     * contexts skip prefill, and random rows (unlike zeros) make attention's running maxima move as real ones do.
+     */
+    public void extendRandom(int count, int seed) {
         if (length + count > capacity) {
             throw new IllegalArgumentException("cannot extend " + length + " tokens by " + count + " past capacity " + capacity);
         }
+        fillRandom(seed);
         length += count;
     }
+
+    /** Random keys and values at every position, bookkeeping (such as sink slots) left as it is. */
+    abstract void fillRandom(int seed);
 
     /** Refuses restoring {@code tokens} tokens into a cache that is not empty or holds fewer. */
     void checkRestore(int tokens) throws IOException {

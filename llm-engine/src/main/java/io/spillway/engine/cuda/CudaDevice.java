@@ -253,6 +253,15 @@ public final class CudaDevice implements AutoCloseable {
 
     /** A kernel resource's CUDA C source. */
     static String source(String resource) {
+        // Kernel work compares sources side by side in one run without rebuilding the jar.
+        String dir = System.getProperty("spillway.cuda.source");
+        if (dir != null) {
+            try {
+                return Files.readString(Path.of(dir, resource));
+            } catch (IOException e) {
+                throw new UncheckedIOException("spillway.cuda.source: cannot read " + resource + " from " + dir, e);
+            }
+        }
         try (InputStream in = CudaDevice.class.getResourceAsStream(resource)) {
             if (in == null) {
                 throw new IllegalStateException("kernel resource " + resource + " is missing from the classpath");
@@ -447,6 +456,11 @@ public final class CudaDevice implements AutoCloseable {
         double[] entry = profile.computeIfAbsent(name.get(), k -> new double[2]);
         entry[0]++;
         entry[1] += ms[0];
+    }
+
+    /** Fills {@code halves} fp16 values at {@code dst} uniformly in [-scale, scale) from a hash of their index and {@code seed}. */
+    void fillRandom(Pointer dst, long halves, int seed, float scale) {
+        kernels.launch("fill_random", (int) Math.min((halves + 255) / 256, 65535), 1, 256, dst, halves, seed, scale);
     }
 
     /** Launches a kernel of llama.cu; arguments are device pointers, ints, longs or floats. */

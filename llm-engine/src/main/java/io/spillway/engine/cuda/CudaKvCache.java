@@ -21,6 +21,11 @@ public final class CudaKvCache extends CudaCache {
     }
 
     @Override
+    void fillRandom(int seed) {
+        device.fillRandom(CudaDevice.at(address()), bytes() / 2, seed, 1);
+    }
+
+    @Override
     public SpillFormat spillFormat() {
         return DenseKvCache.spillFormat(DenseKvCache.Precision.F16, layout, DenseKvCache.DEFAULT_BLOCK);
     }

@@ -192,7 +192,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
             @Override
             public void matrix(String name, int rows, int cols, Pointer dst) {
                 long n = (long) rows * cols;
-                device.launch("fill_random", blocks(n), 1, THREADS, dst, n, next[0]++, (float) (1 / Math.sqrt(cols)));
+                device.fillRandom(dst, n, next[0]++, (float) (1 / Math.sqrt(cols)));
             }
 
             @Override

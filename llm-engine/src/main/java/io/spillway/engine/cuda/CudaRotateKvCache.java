@@ -76,6 +76,14 @@ public final class CudaRotateKvCache extends CudaCache {
         return offsets;
     }
 
+    /** Each layer's codes, scales and minimums: the sections before the sink flags. */
+    @Override
+    void fillRandom(int seed) {
+        for (int l = 0; l < kv.config().numLayers(); l++) {
+            device.fillRandom(CudaDevice.at(address() + l * offsets[0]), offsets[FLAGS] / 2, seed * 131 + l, 1);
+        }
+    }
+
     @Override
     public SpillFormat spillFormat() {
         return kv.spillFormat();

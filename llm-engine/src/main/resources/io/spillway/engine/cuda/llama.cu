@@ -110,11 +110,19 @@ extern "C" __global__ void attend_f16(const float* q, int stride, const int* pos
 #pragma unroll
                     for (int i = 0; i < MAXD; i++) s += qr[h][i] * kf[u][i];
                     for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
-                    float mn = fmaxf(m[h], s), corr = expf(m[h] - mn), e = expf(s - mn);
+                    // The butterfly leaves every lane the same s, so this branch is uniform; the running
+                    // maximum rarely grows after a chunk's first positions, and only then is acc rescaled.
+                    if (s > m[h]) {
+                        float corr = expf(m[h] - s);
 #pragma unroll
-                    for (int i = 0; i < MAXD; i++) acc[h][i] = acc[h][i] * corr + e * vf[u][i];
-                    l[h] = l[h] * corr + e;
-                    m[h] = mn;
+                        for (int i = 0; i < MAXD; i++) acc[h][i] *= corr;
+                        l[h] *= corr;
+                        m[h] = s;
+                    }
+                    float e = expf(s - m[h]);
+#pragma unroll
+                    for (int i = 0; i < MAXD; i++) acc[h][i] = fmaf(e, vf[u][i], acc[h][i]);
+                    l[h] += e;
                 }
             }
         }

@@ -23,6 +23,9 @@
 #define NGK (KVD / KGROUP)
 #define NGV (KVD / VGROUP)
 #define WARPS 4
+// Keys rotated per head after RoPE: q . (H k) = (H q) . k, so attention rotates each query once and reads
+// packed keys as they are; only the fp16 window and sink rows (unrotated) are rotated, per position.
+#define QROT (KROT && !PREROPE && RS == HD)
 
 // Byte offsets of one layer's sections, from CudaRotateKvCache (the single source of the layout).
 enum { L_STRIDE, L_KC, L_VC, L_KSM, L_VSM, L_FLAG, L_WK, L_WV, L_SK, L_SV, L_TRACK, L_CAP };
@@ -320,6 +323,32 @@ __device__ __forceinline__ unsigned int load_word(const unsigned char* row, int 
 #endif
 }
 
+// Normalized Walsh-Hadamard over one rotation group of RS channels, lane L holding channels v * 32 + L
+// (v < PER): across lanes by shuffle, then within the lane, in the CPU's stage order.
+__device__ __forceinline__ void fwht_lanes(float* x, int lane) {
+#pragma unroll
+    for (int h = 1; h < 32; h <<= 1) {
+        // The lane holding the pair's upper element keeps a - b, the other a + b: one FMA either way.
+        float sign = (lane & h) ? -1.0f : 1.0f;
+#pragma unroll
+        for (int v = 0; v < PER; v++) x[v] = fmaf(sign, x[v], __shfl_xor_sync(0xffffffff, x[v], h));
+    }
+#pragma unroll
+    for (int h = 1; h < PER; h <<= 1) {
+#pragma unroll
+        for (int v = 0; v < PER; v++) {
+            if (!(v & h)) {
+                float a = x[v], b = x[v + h];
+                x[v] = a + b;
+                x[v + h] = a - b;
+            }
+        }
+    }
+    const float norm = (float) (1.0 / sqrt((double) RS));
+#pragma unroll
+    for (int v = 0; v < PER; v++) x[v] *= norm;
+}
+
 // Sums each of the GH per-lane partial scores over the warp, leaving lane L the total of head
 // L >> SHIFT: halving exchanges (GH - 1 shuffles) instead of GH full reductions (5 GH).
 #define SHIFT (GH == 1 ? 5 : GH == 2 ? 4 : GH == 4 ? 3 : GH == 8 ? 2 : GH == 16 ? 1 : 0)
@@ -348,8 +377,8 @@ __device__ __forceinline__ float reduce_scatter(float* s) {
 
 // Decode attention of one token's query heads over KV rotation group blockIdx.y (RS/HD KV heads, GH query
 // heads), positions of chunk blockIdx.z: one warp per position, every K and V row read once for the group.
-// Packed rows are dequantized, un-rotated (Hadamard across lanes, then within) and RoPE'd in registers;
-// window and sink rows are fp16. Values stay rotated: rkv_combine rotates the output back once per head.
+// Packed rows are dequantized, un-rotated (Hadamard across lanes, then within) and RoPE'd in registers,
+// or with QROT scored against rotated queries as they are; window and sink rows are fp16. Values stay rotated: rkv_combine rotates the output back once per head.
 // Each (token, head, chunk) leaves max, sum and unnormalized output in partial.
 extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float* q, const int* pos, const int* win_start,
         const unsigned long long* cache, const long long* lay, int layer, const unsigned char* kgroup,
@@ -375,6 +404,9 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
             qr[h][u] = q[(size_t) t * QKVS + (rg * GH + h) * HD + u * 32 + lane] * scale;
             acc[h][u] = 0;
         }
+#if QROT
+        fwht_lanes(qr[h], lane);
+#endif
     }
     unsigned long long kg = 0;
 #pragma unroll
@@ -385,7 +417,9 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
     for (int j = z * chunk + warp; j <= last; j += WARPS) {
         float kf[PER], vf[PER];
         int sl = j >= ws ? -2 : flag[j];
-        if (sl != -1) {
+        // Every lane reads the same flag; the vote tells the compiler so, and the shuffles of the Hadamard
+        // in either branch then run without per-shuffle convergence barriers.
+        if (__any_sync(0xffffffff, sl != -1)) {
             const __half* kr = sl == -2 ? wk + (size_t) (j - ws) * KVD : sk + (size_t) sl * KVD;
             const __half* vr = sl == -2 ? wv + (size_t) (j - ws) * KVD : sv + (size_t) sl * KVD;
 #pragma unroll
@@ -393,6 +427,9 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
                 kf[v] = __half2float(kr[v * 32]);
                 vf[v] = __half2float(vr[v * 32]);
             }
+#if QROT
+            fwht_lanes(kf, lane);
+#endif
         } else {
             unsigned int kword = load_word(kc + (size_t) j * (KVD / 4), lane);
             unsigned int vword = load_word(vc + (size_t) j * (KVD / 4), lane);
@@ -405,28 +442,8 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
                 unsigned int f = vs[(rg * RS + v * 32 + lane) / VGROUP];
                 vf[v] = __half2float((__half) (f >> 16)) + (float) ((vword >> (2 * v)) & 3) * __half2float((__half) (f & 0xffff));
             }
-#if KROT
-#pragma unroll
-            for (int h = 1; h < 32; h <<= 1) {
-                // The lane holding the pair's upper element keeps a - b, the other a + b: one FMA either way.
-                float sign = (lane & h) ? -1.0f : 1.0f;
-#pragma unroll
-                for (int v = 0; v < PER; v++) kf[v] = fmaf(sign, kf[v], __shfl_xor_sync(0xffffffff, kf[v], h));
-            }
-#pragma unroll
-            for (int h = 1; h < PER; h <<= 1) {
-#pragma unroll
-                for (int v = 0; v < PER; v++) {
-                    if (!(v & h)) {
-                        float a = kf[v], b = kf[v + h];
-                        kf[v] = a + b;
-                        kf[v + h] = a - b;
-                    }
-                }
-            }
-            const float norm = (float) (1.0 / sqrt((double) RS));
-#pragma unroll
-            for (int v = 0; v < PER; v++) kf[v] *= norm;
+#if KROT && !QROT
+            fwht_lanes(kf, lane);
 #endif
         }
 #if PREROPE
@@ -449,14 +466,25 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
             for (int u = 0; u < DPH; u++) s[h] += qr[h][u] * kf[h / QPK * DPH + u];
         }
         float score = reduce_scatter(s);
-        float mn = fmaxf(m, score), corr = expf(m - mn), p = expf(score - mn);
-        l = l * corr + p;
-        m = mn;
+        // The running maxima rarely grow after a chunk's first positions: rescale only when one does.
+        if (__any_sync(0xffffffff, score > m)) {
+            float mn = fmaxf(m, score), corr = expf(m - mn);
+            l *= corr;
+            m = mn;
+#pragma unroll
+            for (int h = 0; h < GH; h++) {
+                float ch = __shfl_sync(0xffffffff, corr, h << SHIFT);
+#pragma unroll
+                for (int u = 0; u < DPH; u++) acc[h][u] *= ch;
+            }
+        }
+        float p = expf(score - m);
+        l += p;
 #pragma unroll
         for (int h = 0; h < GH; h++) {
-            float ph = __shfl_sync(0xffffffff, p, h << SHIFT), ch = __shfl_sync(0xffffffff, corr, h << SHIFT);
+            float ph = __shfl_sync(0xffffffff, p, h << SHIFT);
 #pragma unroll
-            for (int u = 0; u < DPH; u++) acc[h][u] = acc[h][u] * ch + ph * vf[h / QPK * DPH + u];
+            for (int u = 0; u < DPH; u++) acc[h][u] = fmaf(ph, vf[h / QPK * DPH + u], acc[h][u]);
         }
     }
     __shared__ float sm[WARPS][GH], ssum[WARPS][GH], sacc[WARPS][GH][HD];
