@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Kernel sources side by side in one call on the GPU machine (set OUT; gpu/ packed by bench/make-jre.sh):
-# gpu-bench with the kernels of OLD (a folder holding common.cuh, llama.cu and rotatekv.cu, e.g. a
-# commit's copies) and with the jar's own, alternating for ROUNDS rounds so that drift shows as spread.
-# Usage: OLD=gpu/old-kernels bench/gpu-kernel-compare.sh [gpu-bench options]
+# gpu-bench with each folder of VARIANTS (name=folder, each holding common.cuh, llama.cu and rotatekv.cu,
+# e.g. a commit's copies) and with the jar's own kernels ("jar"), taking turns for ROUNDS rounds so that
+# drift shows as spread. Rows go to $OUT/kernel-compare.csv prefixed by the variant's name and the round.
+# Usage: VARIANTS="old=gpu/old-kernels" bench/gpu-kernel-compare.sh [gpu-bench options]
 set -uo pipefail
-: "${OLD:?folder of the old kernel sources}" "${OUT:?output folder}"
+: "${VARIANTS:?name=folder ...}" "${OUT:?output folder}"
 tar -xJf gpu/jre.tar.xz -C /tmp
 export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
 J=(/tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx24g -cp "gpu/lib/*")
 for round in $(seq "${ROUNDS:-2}"); do
-  for side in old new; do
-    flag=()
-    [ "$side" = old ] && flag=(-Dspillway.cuda.source="$OLD")
-    "${J[@]}" "${flag[@]}" io.spillway.engine.cli.SpillwayCli gpu-bench "$@" 2>&1 | grep "^cuda" | sed "s/^/$side,$round,/" | tee -a "$OUT/kernel-compare.csv"
+  for variant in $VARIANTS jar=; do
+    name=${variant%%=*} dir=${variant#*=} flag=()
+    [ -n "$dir" ] && flag=(-Dspillway.cuda.source="$dir")
+    "${J[@]}" "${flag[@]}" io.spillway.engine.cli.SpillwayCli gpu-bench "$@" 2>&1 | grep "^cuda" | sed "s/^/$name,$round,/" | tee -a "$OUT/kernel-compare.csv"
   done
 done

@@ -352,7 +352,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         int[] ids = new int[rows];
         device.downloadInts(ids, scratch.ids, rows);
         commit(steps);
-        return ids;
+        return drawn(ids);
     }
 
     /** Draws on the GPU with llama.cu's {@code sample_rows}: temperature, top-k, top-p and min-p as the host Sampler. */
@@ -363,6 +363,16 @@ public final class CudaLlamaModel implements SamplingDecoder {
         run(steps);
         int[] ids = draw(scratch.logits, params, uniforms, scratch.sampling, scratch.topK, scratch.ids);
         commit(steps);
+        return drawn(ids);
+    }
+
+    /** The kernels draw -1 from a row of logits holding NaN; refused as the host Sampler refuses it, after the step's caches are kept. */
+    private static int[] drawn(int[] ids) {
+        for (int i = 0; i < ids.length; i++) {
+            if (ids[i] < 0) {
+                throw new IllegalArgumentException("the logits of step " + i + " contain NaN");
+            }
+        }
         return ids;
     }
 
@@ -380,7 +390,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         Pointer topK = device.alloc(4L * rows);
         Pointer out = device.alloc(4L * rows);
         try {
-            return draw(onDevice, params, uniforms, sampling, topK, out);
+            return drawn(draw(onDevice, params, uniforms, sampling, topK, out));
         } finally {
             List.of(onDevice, sampling, topK, out).forEach(device::free);
         }

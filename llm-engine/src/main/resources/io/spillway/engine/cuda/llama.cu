@@ -110,19 +110,11 @@ extern "C" __global__ void attend_f16(const float* q, int stride, const int* pos
 #pragma unroll
                     for (int i = 0; i < MAXD; i++) s += qr[h][i] * kf[u][i];
                     for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
-                    // The butterfly leaves every lane the same s, so this branch is uniform; the running
-                    // maximum rarely grows after a chunk's first positions, and only then is acc rescaled.
-                    if (s > m[h]) {
-                        float corr = expf(m[h] - s);
+                    float mn = fmaxf(m[h], s), corr = expf(m[h] - mn), e = expf(s - mn);
 #pragma unroll
-                        for (int i = 0; i < MAXD; i++) acc[h][i] *= corr;
-                        l[h] *= corr;
-                        m[h] = s;
-                    }
-                    float e = expf(s - m[h]);
-#pragma unroll
-                    for (int i = 0; i < MAXD; i++) acc[h][i] = fmaf(e, vf[u][i], acc[h][i]);
-                    l[h] += e;
+                    for (int i = 0; i < MAXD; i++) acc[h][i] = acc[h][i] * corr + e * vf[u][i];
+                    l[h] = l[h] * corr + e;
+                    m[h] = mn;
                 }
             }
         }
@@ -203,15 +195,20 @@ extern "C" __global__ void f32_to_half(const float* in, __half* out, long long n
         out[i] = __float2half(in[i]);
 }
 
-// The index of the row's largest value, the lowest index on ties; every thread of the block gets it.
+// The index of the row's largest value, the lowest index on ties, or -1 when the row holds NaN (which
+// no comparison would notice); every thread of the block gets it.
 __device__ int block_argmax(const float* row, int vocab) {
     __shared__ float sv[32];
     __shared__ int si[32];
     float best = NEG_INF;
     int at = 0x7fffffff;
+    bool nan = false;
     for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
-        if (row[i] > best) { best = row[i]; at = i; }
+        float x = row[i];
+        nan |= x != x;
+        if (x > best) { best = x; at = i; }
     }
+    if (__syncthreads_or(nan)) return -1;
     for (int o = 16; o > 0; o >>= 1) {
         float v = __shfl_xor_sync(0xffffffff, best, o);
         int j = __shfl_xor_sync(0xffffffff, at, o);
@@ -281,8 +278,8 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
     const float* row = logits + (size_t) blockIdx.x * vocab;
     float4 p = params[blockIdx.x];
     int best = block_argmax(row, vocab);
-    float mx = row[best];
-    if (p.x == 0 || isinf(mx)) {
+    float mx = best < 0 ? 0 : row[best];
+    if (best < 0 || p.x == 0 || isinf(mx)) {
         if (threadIdx.x == 0) out[blockIdx.x] = best;
         return;
     }

@@ -26,6 +26,11 @@
 // Keys rotated per head after RoPE: q . (H k) = (H q) . k, so attention rotates each query once and reads
 // packed keys as they are; only the fp16 window and sink rows (unrotated) are rotated, per position.
 #define QROT (KROT && !PREROPE && RS == HD)
+// Positions a warp takes at once, their loads in flight together: only narrow rotation groups leave
+// registers for more than one.
+#ifndef PU
+#define PU (PER <= 4 ? 2 : 1)
+#endif
 
 // Byte offsets of one layer's sections, from CudaRotateKvCache (the single source of the layout).
 enum { L_STRIDE, L_KC, L_VC, L_KSM, L_VSM, L_FLAG, L_WK, L_WV, L_SK, L_SV, L_TRACK, L_CAP };
@@ -414,77 +419,98 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
     float m = NEG_INF, l = 0;
     int ws = win_start[t];
     int last = min(pos[t], z * chunk + chunk - 1);
-    for (int j = z * chunk + warp; j <= last; j += WARPS) {
-        float kf[PER], vf[PER];
-        int sl = j >= ws ? -2 : flag[j];
-        // Every lane reads the same flag; the vote tells the compiler so, and the shuffles of the Hadamard
-        // in either branch then run without per-shuffle convergence barriers.
-        if (__any_sync(0xffffffff, sl != -1)) {
-            const __half* kr = sl == -2 ? wk + (size_t) (j - ws) * KVD : sk + (size_t) sl * KVD;
-            const __half* vr = sl == -2 ? wv + (size_t) (j - ws) * KVD : sv + (size_t) sl * KVD;
+    for (int j0 = z * chunk + warp; j0 <= last; j0 += WARPS * PU) {
+        // Every position's packed row is written (window and sink positions too), so its loads need not wait
+        // for the flag: all PU positions' codes and scales are in flight together.
+        int sl[PU];
+        unsigned int kword[PU], vword[PU], ke[PU][PER], ve[PU][PER];
 #pragma unroll
-            for (int v = 0; v < PER; v++) {
-                kf[v] = __half2float(kr[v * 32]);
-                vf[v] = __half2float(vr[v * 32]);
-            }
-#if QROT
-            fwht_lanes(kf, lane);
-#endif
-        } else {
-            unsigned int kword = load_word(kc + (size_t) j * (KVD / 4), lane);
-            unsigned int vword = load_word(vc + (size_t) j * (KVD / 4), lane);
+        for (int u = 0; u < PU; u++) {
+            int j = min(j0 + u * WARPS, last);
+            sl[u] = j >= ws ? -2 : flag[j];
+            kword[u] = load_word(kc + (size_t) j * (KVD / 4), lane);
+            vword[u] = load_word(vc + (size_t) j * (KVD / 4), lane);
             const unsigned int* ks = ksm + (size_t) j * NGK;
             const unsigned int* vs = vsm + (size_t) j * NGV;
 #pragma unroll
             for (int v = 0; v < PER; v++) {
-                unsigned int e = ks[(kg >> (4 * v)) & 15];
-                kf[v] = __half2float((__half) (e >> 16)) + (float) ((kword >> (2 * v)) & 3) * __half2float((__half) (e & 0xffff));
-                unsigned int f = vs[(rg * RS + v * 32 + lane) / VGROUP];
-                vf[v] = __half2float((__half) (f >> 16)) + (float) ((vword >> (2 * v)) & 3) * __half2float((__half) (f & 0xffff));
+                ke[u][v] = ks[(kg >> (4 * v)) & 15];
+                ve[u][v] = vs[(rg * RS + v * 32 + lane) / VGROUP];
             }
+        }
+        float kf[PU][PER], vf[PU][PER], score[PU];
+#pragma unroll
+        for (int u = 0; u < PU; u++) {
+            int j = min(j0 + u * WARPS, last);
+#pragma unroll
+            for (int v = 0; v < PER; v++) {
+                kf[u][v] = __half2float((__half) (ke[u][v] >> 16)) + (float) ((kword[u] >> (2 * v)) & 3) * __half2float((__half) (ke[u][v] & 0xffff));
+                vf[u][v] = __half2float((__half) (ve[u][v] >> 16)) + (float) ((vword[u] >> (2 * v)) & 3) * __half2float((__half) (ve[u][v] & 0xffff));
+            }
+            // Every lane reads the same flag; the vote tells the compiler so, and the shuffles of the Hadamard
+            // in either branch then run without per-shuffle convergence barriers.
+            if (__any_sync(0xffffffff, sl[u] != -1)) {
+                const __half* kr = sl[u] == -2 ? wk + (size_t) (j - ws) * KVD : sk + (size_t) sl[u] * KVD;
+                const __half* vr = sl[u] == -2 ? wv + (size_t) (j - ws) * KVD : sv + (size_t) sl[u] * KVD;
+#pragma unroll
+                for (int v = 0; v < PER; v++) {
+                    kf[u][v] = __half2float(kr[v * 32]);
+                    vf[u][v] = __half2float(vr[v * 32]);
+                }
+#if QROT
+                fwht_lanes(kf[u], lane);
+#endif
+            } else {
 #if KROT && !QROT
-            fwht_lanes(kf, lane);
+                fwht_lanes(kf[u], lane);
 #endif
-        }
-#if PREROPE
-        const float2* cs = rope_cs + (size_t) j * (HD / 2);
-#pragma unroll
-        for (int v = 0; v < PER; v++) {
-            if (v % DPH < DPH / 2) {
-                float2 r = cs[(v % DPH) * 32 + lane];
-                float x1 = kf[v], x2 = kf[v + DPH / 2];
-                kf[v] = x1 * r.x - x2 * r.y;
-                kf[v + DPH / 2] = x2 * r.x + x1 * r.y;
             }
-        }
+#if PREROPE
+            const float2* cs = rope_cs + (size_t) j * (HD / 2);
+#pragma unroll
+            for (int v = 0; v < PER; v++) {
+                if (v % DPH < DPH / 2) {
+                    float2 r = cs[(v % DPH) * 32 + lane];
+                    float x1 = kf[u][v], x2 = kf[u][v + DPH / 2];
+                    kf[u][v] = x1 * r.x - x2 * r.y;
+                    kf[u][v + DPH / 2] = x2 * r.x + x1 * r.y;
+                }
+            }
 #endif
-        float s[GH];
+            float s[GH];
 #pragma unroll
-        for (int h = 0; h < GH; h++) {
-            s[h] = 0;
+            for (int h = 0; h < GH; h++) {
+                s[h] = 0;
 #pragma unroll
-            for (int u = 0; u < DPH; u++) s[h] += qr[h][u] * kf[h / QPK * DPH + u];
+                for (int d = 0; d < DPH; d++) s[h] += qr[h][d] * kf[u][h / QPK * DPH + d];
+            }
+            score[u] = j0 + u * WARPS <= last ? reduce_scatter(s) : NEG_INF;
         }
-        float score = reduce_scatter(s);
+        float top = score[0];
+#pragma unroll
+        for (int u = 1; u < PU; u++) top = fmaxf(top, score[u]);
         // The running maxima rarely grow after a chunk's first positions: rescale only when one does.
-        if (__any_sync(0xffffffff, score > m)) {
-            float mn = fmaxf(m, score), corr = expf(m - mn);
+        if (__any_sync(0xffffffff, top > m)) {
+            float mn = fmaxf(m, top), corr = expf(m - mn);
             l *= corr;
             m = mn;
 #pragma unroll
             for (int h = 0; h < GH; h++) {
                 float ch = __shfl_sync(0xffffffff, corr, h << SHIFT);
 #pragma unroll
-                for (int u = 0; u < DPH; u++) acc[h][u] *= ch;
+                for (int d = 0; d < DPH; d++) acc[h][d] *= ch;
             }
         }
-        float p = expf(score - m);
-        l += p;
 #pragma unroll
-        for (int h = 0; h < GH; h++) {
-            float ph = __shfl_sync(0xffffffff, p, h << SHIFT);
+        for (int u = 0; u < PU; u++) {
+            float p = expf(score[u] - m);
+            l += p;
 #pragma unroll
-            for (int u = 0; u < DPH; u++) acc[h][u] = fmaf(ph, vf[h / QPK * DPH + u], acc[h][u]);
+            for (int h = 0; h < GH; h++) {
+                float ph = __shfl_sync(0xffffffff, p, h << SHIFT);
+#pragma unroll
+                for (int d = 0; d < DPH; d++) acc[h][d] = fmaf(ph, vf[u][h / QPK * DPH + d], acc[h][d]);
+            }
         }
     }
     __shared__ float sm[WARPS][GH], ssum[WARPS][GH], sacc[WARPS][GH][HD];

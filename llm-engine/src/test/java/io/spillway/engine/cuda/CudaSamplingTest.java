@@ -127,6 +127,17 @@ class CudaSamplingTest {
     }
 
     @Test
+    void logitsHoldingNanAreRefusedAsTheHostSamplerRefusesThem() {
+        float[] broken = logits.clone();
+        broken[broken.length / 2] = Float.NaN;
+        for (SamplingParams p : List.of(params(0, 0, 1, 0), params(1, 40, 0.9, 0))) {
+            assertThatThrownBy(() -> gpu.sample(new float[][] {logits, broken}, List.of(p, p), new double[] {0.5, 0.5}))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("step 1 contain NaN");
+            assertThatThrownBy(() -> new Sampler(p).next(broken, new int[0], 0)).isInstanceOf(IllegalArgumentException.class);
+        }
+    }
+
+    @Test
     void badSamplingInputsAreRefused() {
         float[][] one = {logits};
         assertThatThrownBy(() -> gpu.sample(one, List.of(params(1, 0, 1, 0)), new double[] {1.0})).hasMessageContaining("[0, 1)");
