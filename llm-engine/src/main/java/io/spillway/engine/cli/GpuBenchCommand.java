@@ -111,7 +111,8 @@ final class GpuBenchCommand {
                             double ms = r[0];
                             double bytesRead = weightBytes + 2.0 * batch * c.hiddenSize() + (double) batch * context * perToken;
                             double achieved = bytesRead / (ms / 1e3);
-                            out.printf("cuda,%s,%s,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.0f,%.3f%n", kvs.get(m), graphs ? "on" : "off",
+                            String kv = kvs.get(m).contains(",") ? '"' + kvs.get(m) + '"' : kvs.get(m);
+                            out.printf("cuda,%s,%s,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.0f,%.3f%n", kv, graphs ? "on" : "off",
                                     context, batch, maxBatch, batch / (ms / 1e3), ms, r[1] / (double) (1L << 30),
                                     (double) batch * perSequence / (1L << 30), perToken, achieved / 1e9, achieved / copy);
                             out.flush();
