@@ -2,7 +2,8 @@
 # The CUDA measurements of docs/BENCHMARKS.md on the GPU machine (set OUT; gpu/ packed by
 # bench/make-jre.sh), in parts that each fit one call of at most 10 minutes:
 #   ours    gpu-bench: fp16 vs rotatekv2 vs its per-head post-RoPE variant side by side at Llama-3-8B shapes
-#   peer    transformers at the same points, and the plot of both (needs ours' cuda-bench.csv in OUT)
+#   peer    transformers at the same points
+# The plot of both: python3 bench/plot-decode.py decode-tokens-per-s.png cuda-bench.csv hf-bench.csv (matplotlib).
 #   checks  GPU tests, reference ids and PPL on the GPU (fp16 whole text; RotateKV token by token on the
 #           CPU table's 96 windows; the per-head variant with its own calibration), CUDA graphs on vs off
 # Usage: OUT=... bench/gpu-measure.sh ours|peer|checks
@@ -18,8 +19,7 @@ case $part in
 ours)
   timeout 560 "${J[@]}" $M gpu-bench --steps 8 --batches 1,16,64,max --kv fp16,rotatekv2,$PER_HEAD 2>&1 | grep -v WARNING | tee $OUT/cuda-bench.csv ;;
 peer)
-  PYTHONUNBUFFERED=1 timeout 400 python3 bench/hf-decode-bench.py --steps 8 --batches 1,16,64,max 2>&1 | grep -v Warning | tee $OUT/hf-bench.csv
-  python3 bench/plot-decode.py $OUT/decode-tokens-per-s.png $OUT/cuda-bench.csv $OUT/hf-bench.csv 2>&1 | tail -3 ;;
+  PYTHONUNBUFFERED=1 timeout 400 python3 bench/hf-decode-bench.py --steps 8 --batches 1,16,64,max 2>&1 | grep -v Warning | tee $OUT/hf-bench.csv ;;
 checks)
   /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -jar gpu/testlib/junit-platform-console-standalone-6.0.1.jar \
     execute -cp "$(ls gpu/lib/*.jar | tr "\n" ":")gpu/testlib/assertj-core-3.27.7.jar:gpu/testlib/llm-engine-tests.jar" \
