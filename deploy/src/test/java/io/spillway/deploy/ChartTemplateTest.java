@@ -121,7 +121,15 @@ class ChartTemplateTest {
     }
 
     @ParameterizedTest
-    @ValueSource(ints = {0, 1, 2})
+    @ValueSource(ints = {-1, 2})
+    void aWorkerPodTakesAtMostOneGpu(int gpus) {
+        assertThatThrownBy(() -> RenderedChart.render(Map.of("worker.gpu.count", String.valueOf(gpus))))
+                .hasMessageContaining("worker.gpu.count must be 0 (CPU engine) or 1, not " + gpus)
+                .hasMessageContaining("more GPUs are more worker pods");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1})
     void gpuCountSetsTheGpuLimitAndSchedulingOnlyWhenPositive(int gpus) {
         RenderedChart chart = RenderedChart.render(Map.of("worker.gpu.count", String.valueOf(gpus),
                 "worker.gpu.nodeSelector.nvidia\\.com/gpu\\.present", "true"));
