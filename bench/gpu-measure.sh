@@ -3,12 +3,13 @@
 # bench/make-jre.sh), in parts that each fit one call of at most 10 minutes:
 #   ours    gpu-bench: fp16 vs rotatekv2 vs its per-head post-RoPE variant side by side at Llama-3-8B shapes
 #   peer    transformers at the same points
+#   spill   gpu-spill-bench: prefill vs spill vs restore of the same three methods' caches
 # The plot of both: python3 bench/plot-decode.py decode-tokens-per-s.png cuda-bench.csv hf-bench.csv (matplotlib).
 #   checks  GPU tests, reference ids and PPL on the GPU (fp16 whole text; RotateKV token by token on the
 #           CPU table's 96 windows; the per-head variant with its own calibration), CUDA graphs on vs off
-# Usage: OUT=... bench/gpu-measure.sh ours|peer|checks
+# Usage: OUT=... bench/gpu-measure.sh ours|peer|spill|checks
 set -uo pipefail
-part=${1:?ours, peer or checks}
+part=${1:?ours, peer, spill or checks}
 tar -xJf gpu/jre.tar.xz -C /tmp
 export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
 J=(/tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx24g -cp "gpu/lib/*")
@@ -20,6 +21,8 @@ ours)
   timeout 560 "${J[@]}" $M gpu-bench --steps 8 --batches 1,16,64,max --kv fp16,rotatekv2,$PER_HEAD 2>&1 | grep -v WARNING | tee $OUT/cuda-bench.csv ;;
 peer)
   PYTHONUNBUFFERED=1 timeout 400 python3 bench/hf-decode-bench.py --steps 8 --batches 1,16,64,max 2>&1 | grep -v Warning | tee $OUT/hf-bench.csv ;;
+spill)
+  timeout 560 "${J[@]}" $M gpu-spill-bench --kv fp16,rotatekv2,$PER_HEAD 2>&1 | grep -v WARNING | tee $OUT/cuda-spill.csv ;;
 checks)
   /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -jar gpu/testlib/junit-platform-console-standalone-6.0.1.jar \
     execute -cp "$(ls gpu/lib/*.jar | tr "\n" ":")gpu/testlib/assertj-core-3.27.7.jar:gpu/testlib/llm-engine-tests.jar" \

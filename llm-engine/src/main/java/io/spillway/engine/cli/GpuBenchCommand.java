@@ -68,12 +68,7 @@ final class GpuBenchCommand {
         }
         List<String> kvs = methods(a.string("kv", "fp16,rotatekv2"));
         List<Boolean> graphModes = onOff(a, "graphs");
-        for (String kv : kvs) {
-            String why = kv.equals("fp16") ? null : CudaRotateKv.unsupported(method(kv));
-            if (why != null) {
-                throw new UsageException("gpu-bench: --kv " + kv + " cannot run on the GPU: " + why);
-            }
-        }
+        checkMethods("gpu-bench", kvs);
         CudaDevice device = CudaBackend.tryOpen(msg -> err.println("gpu-bench: " + msg))
                 .orElseThrow(() -> new IllegalStateException("gpu-bench: needs a usable CUDA GPU (see above)"));
         double copy = device.copyBandwidth(1L << 30, 20);
@@ -122,6 +117,16 @@ final class GpuBenchCommand {
             }
         }
         return 0;
+    }
+
+    /** Refuses a method the GPU cannot keep, with the reason. */
+    static void checkMethods(String command, List<String> kvs) {
+        for (String kv : kvs) {
+            String why = kv.equals("fp16") ? null : CudaRotateKv.unsupported(method(kv));
+            if (why != null) {
+                throw new UsageException(command + ": --kv " + kv + " cannot run on the GPU: " + why);
+            }
+        }
     }
 
     /**
@@ -206,7 +211,7 @@ final class GpuBenchCommand {
         }).distinct().toList();
     }
 
-    private static KvMethod method(String spec) {
+    static KvMethod method(String spec) {
         try {
             return KvMethod.parse(spec);
         } catch (IllegalArgumentException e) {
@@ -215,7 +220,7 @@ final class GpuBenchCommand {
     }
 
     /** Caches of a 2-bit method, keys gathered by a random order per layer where the method reorders. */
-    private static IntFunction<CudaCache> cacheMaker(CudaLlamaModel model, KvMethod method) {
+    static IntFunction<CudaCache> cacheMaker(CudaLlamaModel model, KvMethod method) {
         ModelConfig c = model.config();
         Calibration calibration = null;
         if (method.keys().reorder()) {

@@ -18,7 +18,7 @@ public final class SpillwayCli {
 
     static int run(String[] argv, PrintStream out, PrintStream err) {
         if (argv.length == 0) {
-            err.println("spillway: name a command: generate, ppl, bench, calibrate, spill-bench, reference, gpu-bench");
+            err.println("spillway: name a command: generate, ppl, bench, calibrate, spill-bench, reference, gpu-bench, gpu-spill-bench");
             return 2;
         }
         String[] rest = Arrays.copyOfRange(argv, 1, argv.length);
@@ -31,7 +31,8 @@ public final class SpillwayCli {
                 case "spill-bench" -> new SpillBenchCommand().run(rest, out, err);
                 case "reference" -> new ReferenceCommand().run(rest, out, err);
                 case "gpu-bench" -> new GpuBenchCommand().run(rest, out, err);
-                default -> throw new UsageException("unknown command '" + argv[0] + "' (generate, ppl, bench, calibrate, spill-bench, reference, gpu-bench)");
+                case "gpu-spill-bench" -> new GpuSpillBenchCommand().run(rest, out, err);
+                default -> throw new UsageException("unknown command '" + argv[0] + "' (generate, ppl, bench, calibrate, spill-bench, reference, gpu-bench, gpu-spill-bench)");
             };
         } catch (UsageException e) {
             err.println("spillway: " + e.getMessage());

@@ -96,5 +96,10 @@ class SpillwayCliTest {
         assertThat(stderr()).contains("top");
         assertThat(run("frobnicate")).isEqualTo(2);
         assertThat(run("generate", "--prompt", "a", "--chat", "b")).isEqualTo(2);
+        // Refused before any GPU is looked for, so these hold on CI's machines too.
+        assertThat(run("gpu-spill-bench", "--chunk", "0")).isEqualTo(2);
+        assertThat(stderr()).contains("--chunk and --repeat must be positive");
+        assertThat(run("gpu-spill-bench", "--kv", "fp16,kivi2")).isEqualTo(2);
+        assertThat(stderr()).contains("--kv kivi2 cannot run on the GPU");
     }
 }
