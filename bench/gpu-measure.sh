@@ -18,11 +18,11 @@ PER_HEAD=rotatekv2:prerope=off,rotation-heads=1
 { nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv; date -u; } | tee -a $OUT/device.txt
 case $part in
 ours)
-  timeout 560 "${J[@]}" $M gpu-bench --steps 8 --batches 1,16,64,max --kv fp16,rotatekv2,$PER_HEAD 2>&1 | grep -v WARNING | tee $OUT/cuda-bench.csv ;;
+  timeout 560 "${J[@]}" $M gpu-bench --steps 8 --batches 1,16,64,max --kv fp16,rotatekv2,$PER_HEAD 2>&1 | grep --line-buffered -v WARNING | tee $OUT/cuda-bench.csv ;;
 peer)
   PYTHONUNBUFFERED=1 timeout 400 python3 bench/hf-decode-bench.py --steps 8 --batches 1,16,64,max 2>&1 | grep -v Warning | tee $OUT/hf-bench.csv ;;
 spill)
-  timeout 560 "${J[@]}" $M gpu-spill-bench --kv fp16,rotatekv2,$PER_HEAD 2>&1 | grep -v WARNING | tee $OUT/cuda-spill.csv ;;
+  timeout 560 "${J[@]}" $M gpu-spill-bench --kv fp16,rotatekv2,$PER_HEAD 2>&1 | grep --line-buffered -v WARNING | tee $OUT/cuda-spill.csv ;;
 checks)
   /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -jar gpu/testlib/junit-platform-console-standalone-6.0.1.jar \
     execute -cp "$(ls gpu/lib/*.jar | tr "\n" ":")gpu/testlib/assertj-core-3.27.7.jar:gpu/testlib/llm-engine-tests.jar" \
