@@ -21,6 +21,14 @@ import java.util.stream.Collectors;
 public record Calibration(String modelFingerprint, int rotationSize, int groupSize, List<ChannelOrdering> orderings,
                           int[][] orders) {
     public static final String FILE_NAME = "spillway-kv-calibration.txt";
+
+    /**
+     * Where a model directory keeps the calibration of a rotation size other than its default method's,
+     * so that methods of both sizes run from one directory ({@link #FILE_NAME} holds the default's).
+     */
+    public static String fileName(int rotationSize) {
+        return "spillway-kv-calibration-r" + rotationSize + ".txt";
+    }
     public static final int FORMAT = 1;
     private static final String MAGIC = "spillway-kv-calibration";
 

@@ -6,6 +6,7 @@ import io.spillway.engine.cuda.CudaLlamaModel;
 import io.spillway.engine.cuda.CudaRotateKv;
 import io.spillway.engine.kv.KvCache;
 import io.spillway.engine.kv.KvCacheFactory;
+import io.spillway.engine.kv.KvLayout;
 import io.spillway.engine.model.ModelConfig;
 import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.runtime.LlamaModel;
@@ -86,7 +87,8 @@ public record LoadedModel(Decoder model, String backend, String kv, Supplier<KvC
                 return new LoadedModel(model, "cuda", kv, () -> model.newCache(cap), model.fingerprint());
             }
             KvMethod method = KvMethod.parse(kv);
-            Calibration calibration = method.keys().reorder() ? KvCacheFactory.calibration(dir, model.fingerprint()) : null;
+            Calibration calibration = method.keys().reorder()
+                    ? KvCacheFactory.calibration(dir, model.fingerprint(), method, KvLayout.of(model.config())) : null;
             CudaRotateKv quantized = model.rotateKv(method, calibration, mode == KvCacheFactory.Mode.DECODE);
             log.accept("backend cuda, kv " + kv + " (2-bit on the GPU)");
             return new LoadedModel(model, "cuda", kv, () -> quantized.newCache(cap), model.fingerprint());

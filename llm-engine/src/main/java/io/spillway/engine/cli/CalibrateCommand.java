@@ -6,6 +6,7 @@ import io.spillway.engine.kv.DenseKvCache;
 import io.spillway.engine.kv.KvCache;
 import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.tokenizer.Tokenizer;
+import io.spillway.engine.kv.QuantizedKvCache;
 import io.spillway.kvquant.Calibration;
 import io.spillway.kvquant.Calibrator;
 import io.spillway.kvquant.KvMethod;
@@ -21,7 +22,8 @@ import java.util.Set;
 
 /**
  * {@code calibrate}: runs sample text through the model, collects pre-RoPE keys and writes RotateKV's
- * per-layer channel order next to the model ({@value Calibration#FILE_NAME}).
+ * per-layer channel order next to the model ({@value Calibration#FILE_NAME} for the default method's
+ * rotation size, {@code spillway-kv-calibration-rN.txt} for another size N).
  */
 final class CalibrateCommand {
     private static final String HELP = """
@@ -31,7 +33,8 @@ final class CalibrateCommand {
               --windows N         windows of --window tokens to run (default 16)
               --window N          tokens per window (default 512)
               --method SPEC       the RotateKV method whose rotation and groups to calibrate for (default rotatekv2)
-              --out FILE          where to write (default: MODEL/%s)
+              --out FILE          where to write (default: MODEL/%s for rotatekv2's rotation size,
+                                  MODEL/spillway-kv-calibration-rN.txt for another size N, read by methods of that size)
             """.formatted(Calibration.FILE_NAME);
 
     int run(String[] argv, PrintStream out, PrintStream err) {
@@ -53,7 +56,7 @@ final class CalibrateCommand {
         try (LlamaModel model = LlamaModel.load(modelDir)) {
             var c = model.config();
             int[] stream = Documents.tokenStream(Documents.read(a.path("data", null)), Tokenizer.load(modelDir), c.bosTokenId(), c.eosTokenId());
-            int rotationSize = Math.max(1, Math.min(method.keys().rotationHeads(), c.numKvHeads()) * c.headDim());
+            int rotationSize = QuantizedKvCache.keyRotationSize(method, model.kvLayout());
             int group = method.keys().groupSize() == 0 ? c.headDim() : method.keys().groupSize();
             Calibrator calibrator = new Calibrator(c.numLayers(), c.kvDim(), rotationSize, group);
             ProgressBar bar = new ProgressBar(err, "calibrate");
@@ -66,7 +69,9 @@ final class CalibrateCommand {
                 bar.update(w + 1, total, "");
             }
             Calibration calibration = calibrator.finish(model.fingerprint());
-            Path file = a.path("out", modelDir.resolve(Calibration.FILE_NAME));
+            // The default method's rotation size keeps the directory's default file; others get their own.
+            boolean defaultSize = rotationSize == QuantizedKvCache.keyRotationSize(KvMethod.preset("rotatekv2"), model.kvLayout());
+            Path file = a.path("out", modelDir.resolve(defaultSize ? Calibration.FILE_NAME : Calibration.fileName(rotationSize)));
             calibration.write(file);
             List<String> chosen = new ArrayList<>();
             calibration.orderings().forEach(o -> chosen.add(o.name().toLowerCase()));

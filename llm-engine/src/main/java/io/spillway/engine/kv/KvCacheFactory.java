@@ -31,7 +31,7 @@ public final class KvCacheFactory implements Supplier<KvCache> {
             if (!m.quantized()) {
                 maker = () -> model.newCache(DenseKvCache.Precision.F16);
             } else {
-                Calibration calibration = m.keys().reorder() ? calibration(model) : null;
+                Calibration calibration = m.keys().reorder() ? calibration(model.dir(), model.fingerprint(), m, model.kvLayout()) : null;
                 maker = () -> new QuantizedKvCache(model.kvLayout(), model.rope(), m, calibration, mode == Mode.DECODE);
                 // Fail now, not at the first request, when the method does not fit the model.
                 maker.get().close();
@@ -44,11 +44,21 @@ public final class KvCacheFactory implements Supplier<KvCache> {
         return calibration(model.dir(), model.fingerprint());
     }
 
+    /**
+     * The calibration {@code m} reads from a model directory: the file of its key rotation size when the
+     * directory has one ({@link Calibration#fileName}), else the directory's default file; null when neither.
+     */
+    public static Calibration calibration(Path dir, String fingerprint, KvMethod m, KvLayout layout) {
+        Path own = dir.resolve(Calibration.fileName(QuantizedKvCache.keyRotationSize(m, layout)));
+        return Files.exists(own) ? read(own, fingerprint) : calibration(dir, fingerprint);
+    }
+
     public static Calibration calibration(Path dir, String fingerprint) {
         Path file = dir.resolve(Calibration.FILE_NAME);
-        if (!Files.exists(file)) {
-            return null;
-        }
+        return Files.exists(file) ? read(file, fingerprint) : null;
+    }
+
+    private static Calibration read(Path file, String fingerprint) {
         try {
             Calibration c = Calibration.read(file);
             if (!c.modelFingerprint().equals(fingerprint)) {

@@ -112,7 +112,9 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         }
         if (calibration == null) {
             throw new IllegalArgumentException(method.name() + " reorders key channels and needs the model's "
-                    + Calibration.FILE_NAME + ": run bin/spillway calibrate (or add reorder=off)");
+                    + Calibration.FILE_NAME + " (or, for rotation size " + keyRotationSize(method, layout) + ", "
+                    + Calibration.fileName(keyRotationSize(method, layout)) + "): run bin/spillway calibrate --method "
+                    + method.name() + " (or add reorder=off)");
         }
         int rotationSize = keyRotationSize(method, layout);
         if (calibration.layers() != layout.layers() || calibration.rotationSize() != rotationSize) {

@@ -1,6 +1,7 @@
 package io.spillway.engine.cli;
 
 import io.spillway.engine.testing.TinyLlama;
+import io.spillway.kvquant.Calibration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -74,6 +75,30 @@ class SpillwayCliTest {
         assertThat(run("calibrate", "--model", model(), "--data", data.toString(), "--windows", "2", "--window", "128", "--out", file.toString())).isZero();
         assertThat(Files.readString(file)).startsWith("spillway-kv-calibration 1").contains("layer 5 ");
         assertThat(stdout()).startsWith("calibration=");
+    }
+
+    @Test
+    void calibratingAnotherRotationSizeWritesItsOwnFileBesideTheDefault(@TempDir Path dir) throws IOException {
+        Path copy = dir.resolve("model");
+        Files.createDirectories(copy);
+        for (String f : new String[] {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", Calibration.FILE_NAME}) {
+            Files.copy(TinyLlama.modelDir().resolve(f), copy.resolve(f));
+        }
+        Path data = dir.resolve("docs.json");
+        Files.writeString(data, "[\"" + "It was the best of times, it was the worst of times. ".repeat(40) + "\"]");
+        String perHead = "rotatekv2:prerope=off,rotation-heads=1";
+        String[] ppl = {"ppl", "--model", copy.toString(), "--data", data.toString(), "--window", "64", "--limit", "1", "--kv", perHead};
+
+        assertThat(run(ppl)).isNotZero();
+        assertThat(stderr()).contains("rotation size 128").contains("recalibrate");
+        assertThat(run("calibrate", "--model", copy.toString(), "--data", data.toString(), "--windows", "2", "--window", "128",
+                "--method", perHead)).isZero();
+        assertThat(copy.resolve("spillway-kv-calibration-r128.txt")).exists();
+        assertThat(run(ppl)).isZero();
+        assertThat(stdout()).contains("ppl=");
+        // The default method still reads the directory's default file, untouched.
+        assertThat(copy.resolve(Calibration.FILE_NAME)).hasSameBinaryContentAs(TinyLlama.modelDir().resolve(Calibration.FILE_NAME));
+        assertThat(run("ppl", "--model", copy.toString(), "--data", data.toString(), "--window", "64", "--limit", "1", "--kv", "rotatekv2")).isZero();
     }
 
     @Test
