@@ -10,6 +10,7 @@ import io.spillway.engine.kv.KvCacheFactory;
 import io.spillway.engine.sampling.GenerationConfig;
 import io.spillway.engine.tokenizer.Tokenizer;
 import io.spillway.schemas.InferenceRequest;
+import io.spillway.schemas.kafka.DeliveryConfig;
 import io.spillway.schemas.serde.SpillwayAvroDeserializer;
 import io.spillway.schemas.serde.SpillwayAvroSerdeConfig;
 import io.spillway.schemas.serde.SpillwayAvroSerializer;
@@ -18,7 +19,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.CooperativeStickyAssignor;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -102,9 +102,9 @@ class WorkerConfiguration {
 
     @Bean(destroyMethod = "close")
     KafkaProducer<String, SpecificRecord> producer(WorkerProperties p) {
-        Map<String, Object> c = clientConfig(p, Map.of(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, p.kafka().bootstrapServers(),
-                ProducerConfig.ACKS_CONFIG, "all", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true,
-                ProducerConfig.LINGER_MS_CONFIG, 2, SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, p.kafka().schemaRegistryUrl()));
+        // Token events of many streams share batches for 2 ms.
+        Map<String, Object> c = DeliveryConfig.producer(p.kafka().bootstrapServers(), null, 2, null, p.kafka().properties());
+        c.put(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, p.kafka().schemaRegistryUrl());
         return new KafkaProducer<>(c, new StringSerializer(), serializer(p));
     }
 

@@ -2,13 +2,12 @@ package io.spillway.spill;
 
 import io.spillway.schemas.SessionState;
 import io.spillway.schemas.SessionStatus;
+import io.spillway.schemas.kafka.DeliveryConfig;
 import io.spillway.schemas.registry.SchemaRegistryClient;
 import io.spillway.schemas.serde.SpillwayAvroDeserializer;
 import io.spillway.schemas.serde.SpillwayAvroSerializer;
-import org.apache.kafka.clients.CommonClientConfigs;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
@@ -89,19 +88,9 @@ public final class SessionDirectory implements SmartLifecycle, AutoCloseable {
     }
 
     private Map<String, Object> producerConfig() {
-        Map<String, Object> config = new HashMap<>();
-        config.put(CommonClientConfigs.BOOTSTRAP_SERVERS_CONFIG, kafka.bootstrapServers());
-        config.put(CommonClientConfigs.CLIENT_ID_CONFIG, kafka.applicationId() + "-deletions");
-        config.put(ProducerConfig.ACKS_CONFIG, "all");
-        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
         // One record now and then, waited for: nothing to batch.
-        config.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-        int timeoutMs = Math.toIntExact(kafka.sendTimeout().toMillis());
-        config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
-        config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, timeoutMs);
-        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeoutMs);
-        config.putAll(kafka.properties());
-        return config;
+        return DeliveryConfig.producer(kafka.bootstrapServers(), kafka.applicationId() + "-deletions", 0, kafka.sendTimeout(),
+                kafka.properties());
     }
 
     /** The entry of a session, DELETED ones included; empty when the directory never heard of it. */

@@ -4,6 +4,7 @@ import io.spillway.gateway.config.SpillwayProperties;
 import io.spillway.schemas.InferenceEvent;
 import io.spillway.schemas.InferenceRequest;
 import io.spillway.schemas.SummarizationJob;
+import io.spillway.schemas.kafka.DeliveryConfig;
 import io.spillway.schemas.registry.SchemaRegistryClient;
 import io.spillway.schemas.serde.SpillwayAvroDeserializer;
 import io.spillway.schemas.serde.SpillwayAvroSerdeConfig;
@@ -16,7 +17,6 @@ import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.springframework.beans.factory.DisposableBean;
@@ -60,17 +60,10 @@ public final class KafkaClients implements DisposableBean {
   }
 
   private <T extends org.apache.avro.specific.SpecificRecord> Producer<String, T> producer(String clientId) {
-    Map<String, Object> config = common(clientId);
-    config.put(ProducerConfig.ACKS_CONFIG, "all");
-    config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    // Each record is a person waiting: send it now rather than batch.
-    config.put(ProducerConfig.LINGER_MS_CONFIG, 0);
-    // A request that cannot reach Kafka within send-timeout fails with 503, rather than after minutes.
-    int sendTimeoutMs = Math.toIntExact(kafka.sendTimeout().toMillis());
-    config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, sendTimeoutMs);
-    config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, sendTimeoutMs);
-    config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, sendTimeoutMs);
-    config.putAll(kafka.properties());
+    // Each record is a person waiting: sent now rather than batched, and a request that cannot reach Kafka
+    // within send-timeout fails with 503, rather than after minutes.
+    Map<String, Object> config = DeliveryConfig.producer(kafka.bootstrapServers(), clientId, 0, kafka.sendTimeout(),
+        kafka.properties());
     SpillwayAvroSerializer<T> values = new SpillwayAvroSerializer<>(registry);
     values.configure(Map.of(SpillwayAvroSerdeConfig.AUTO_REGISTER_SCHEMAS, autoRegister), false);
     return new KafkaProducer<>(config, new StringSerializer(), values);
