@@ -76,7 +76,9 @@ class ComposeFileTest {
         Map<String, Object> reservations = (Map<String, Object>) ((Map<String, Object>) ((Map<String, Object>) services.get("worker")
                 .get("deploy")).get("resources")).get("reservations");
         Map<String, Object> device = ((List<Map<String, Object>>) reservations.get("devices")).getFirst();
-        assertThat(device).containsEntry("driver", "nvidia").containsEntry("capabilities", List.of("gpu"));
+        // One GPU: the engine uses one, so more would sit idle.
+        assertThat(device).containsEntry("driver", "nvidia").containsEntry("capabilities", List.of("gpu"))
+                .containsEntry("count", "${SPILLWAY_GPUS:-1}");
         assertThat(services.get("worker")).doesNotContainKey("profiles");
 
         Map<String, Object> cpu = services.get("worker-cpu");
