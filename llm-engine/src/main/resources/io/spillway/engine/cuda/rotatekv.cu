@@ -381,7 +381,7 @@ __device__ __forceinline__ float reduce_scatter(float* s) {
 }
 
 // Decode attention of one token's query heads over KV rotation group blockIdx.y (RS/HD KV heads, GH query
-// heads), positions of chunk blockIdx.z: one warp per position, every K and V row read once for the group.
+// heads), positions of chunk blockIdx.z: each warp PU positions at a time, every K and V row read once for the group.
 // Packed rows are dequantized, un-rotated (Hadamard across lanes, then within) and RoPE'd in registers,
 // or with QROT scored against rotated queries as they are; window and sink rows are fp16. Values stay rotated: rkv_combine rotates the output back once per head.
 // Each (token, head, chunk) leaves max, sum and unnormalized output in partial.
