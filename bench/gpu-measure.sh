@@ -22,7 +22,7 @@ ours)
 peer)
   PYTHONUNBUFFERED=1 timeout 400 python3 bench/hf-decode-bench.py --steps 8 --batches 1,16,64,max 2>&1 | grep -v Warning | tee $OUT/hf-bench.csv ;;
 spill)
-  timeout 560 "${J[@]}" $M gpu-spill-bench --kv fp16,rotatekv2,$PER_HEAD 2>&1 | grep --line-buffered -v WARNING | tee $OUT/cuda-spill.csv ;;
+  timeout 500 "${J[@]}" $M gpu-spill-bench --kv fp16,rotatekv2,$PER_HEAD --history 1024,4096,16384 --repeat 2 2>&1 | grep --line-buffered -v WARNING | tee $OUT/cuda-spill.csv ;;
 checks)
   /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -jar gpu/testlib/junit-platform-console-standalone-6.0.1.jar \
     execute -cp "$(ls gpu/lib/*.jar | tr "\n" ":")gpu/testlib/assertj-core-3.27.7.jar:gpu/testlib/llm-engine-tests.jar" \
