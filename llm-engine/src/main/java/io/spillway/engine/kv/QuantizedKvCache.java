@@ -20,7 +20,8 @@ import java.util.Map;
  * rows beside their packed ones. AKVQ gives the tokens that received the most attention more bits.
  *
  * <p>On the CPU, {@link #prepare} decodes one layer of one sequence to fp32 for the attention of a
- * step and the next layer reuses that buffer: the stored cache is only what {@link #bytes} counts.
+ * step, into buffers lent by {@link DecodeBuffers} until the step commits (the next layer reuses them):
+ * between steps the cache holds only what {@link #bytes} counts.
  */
 public final class QuantizedKvCache extends PagedKvCache implements SpillableKvCache {
     private final KvMethod method;
@@ -33,10 +34,9 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
     private final int valueGroup;
     private final LayerState[] layers;
     private final String calibrationId;
-    /** [kvHead] -> the prepared layer's keys (post-RoPE) or values, token-major rows of headDim. */
-    private float[][] decodedKeys = new float[0][];
-    private float[][] decodedValues = new float[0][];
-    private float[] row;
+    private final DecodeBuffers buffers;
+    /** The decode buffers of the step under way; null between steps. */
+    private DecodeBuffers.Lease lease;
 
     private final class LayerState {
         final List<PackedBlock> keyBlocks = new ArrayList<>();
@@ -71,6 +71,7 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
             throw new IllegalArgumentException(method.name() + " is not a quantized method");
         }
         this.method = method;
+        this.buffers = DecodeBuffers.of(layout);
         this.rope = rope;
         this.residualWindow = residualWindow;
         this.kvDim = layout.kvDim();
@@ -349,13 +350,11 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
     public void prepare(int layer) {
         LayerState st = layers[layer];
         int n = st.tokens();
-        int d = layout.headDim();
-        if (decodedKeys.length == 0 || decodedKeys[0].length < n * d) {
-            int capacity = Math.max(n, 2 * (decodedKeys.length == 0 ? 0 : decodedKeys[0].length / d));
-            decodedKeys = new float[layout.kvHeads()][capacity * d];
-            decodedValues = new float[layout.kvHeads()][capacity * d];
-            row = new float[2 * kvDim];
+        if (lease == null || lease.tokens() < n) {
+            release();
+            lease = buffers.take(n);
         }
+        float[] row = lease.row();
         for (int b = 0; b < st.keyBlocks.size(); b++) {
             PackedBlock kb = st.keyBlocks.get(b);
             PackedBlock vb = st.valueBlocks.get(b);
@@ -388,20 +387,20 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         }
         int d = layout.headDim();
         for (int h = 0; h < layout.kvHeads(); h++) {
-            System.arraycopy(kv, h * d, decodedKeys[h], pos * d, d);
-            System.arraycopy(kv, kvDim + h * d, decodedValues[h], pos * d, d);
+            System.arraycopy(kv, h * d, lease.keys()[h], pos * d, d);
+            System.arraycopy(kv, kvDim + h * d, lease.values()[h], pos * d, d);
         }
     }
 
     @Override
     protected void keys(int layer, int block, int kvHead, int tokens, BlockView view) {
-        view.array = decodedKeys[kvHead];
+        view.array = lease.keys()[kvHead];
         view.offset = block * blockSize * layout.headDim();
     }
 
     @Override
     protected void values(int layer, int block, int kvHead, int tokens, BlockView view) {
-        view.array = decodedValues[kvHead];
+        view.array = lease.values()[kvHead];
         view.offset = block * blockSize * layout.headDim();
     }
 
@@ -452,8 +451,26 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
             st.sinkRows.clear();
             st.resCount = 0;
         }
-        decodedKeys = new float[0][];
-        decodedValues = new float[0][];
+        release();
+    }
+
+    /** Ends the step: the decode buffers go back to the pool. */
+    @Override
+    public void commit(int count) {
+        super.commit(count);
+        release();
+    }
+
+    /** Whether it holds decode buffers now: only between {@link #prepare} and the step's commit. */
+    boolean holdsDecodeBuffers() {
+        return lease != null;
+    }
+
+    private void release() {
+        if (lease != null) {
+            buffers.give(lease);
+            lease = null;
+        }
     }
 
     private static void roundToFp16(float[] x, int off, int n) {

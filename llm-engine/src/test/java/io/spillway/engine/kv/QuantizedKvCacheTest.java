@@ -147,6 +147,39 @@ class QuantizedKvCacheTest {
     }
 
     @Test
+    void betweenStepsACacheHoldsOnlyItsPackedBitsAndDecodesTheSameAfterAnotherUsedItsBuffers() {
+        LayerRows rows = rows(ONE_LAYER, 300, 7);
+        QuantizedKvCache c = cache("rotatekv2:reorder=off", true);
+        c.write(0, rows, 0, 200);
+        c.prepare(0);
+        float[] before = lastTokenAttention(c, rows, 200);
+        c.commit(200);
+        assertThat(c.holdsDecodeBuffers()).isFalse();
+
+        // Another sequence's step takes the buffers back from the pool and fills them with its own rows.
+        QuantizedKvCache other = cache("rotatekv2:reorder=off", true);
+        other.write(0, rows(ONE_LAYER, 300, 8), 0, 300);
+        other.prepare(0);
+        other.commit(300);
+
+        c.prepare(0);
+        assertThat(c.holdsDecodeBuffers()).isTrue();
+        assertThat(lastTokenAttention(c, rows, 200)).containsExactly(before);
+        c.close();
+        assertThat(c.holdsDecodeBuffers()).isFalse();
+    }
+
+    private static float[] lastTokenAttention(KvCache cache, LayerRows rows, int n) {
+        float[] q = java.util.Arrays.copyOfRange(rows.queries(), (n - 1) * rows.queryWidth(), n * rows.queryWidth());
+        ROPE.rotate(q, 0, ONE_LAYER.heads(), n - 1);
+        float[] out = new float[ONE_LAYER.heads() * D];
+        for (int head = 0; head < ONE_LAYER.heads(); head++) {
+            cache.attend(0, head, q, head * D, n - 1, out, head * D);
+        }
+        return out;
+    }
+
+    @Test
     void reorderWithoutCalibrationIsAClearError() {
         assertThatThrownBy(() -> cache("rotatekv2", true)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("calibrate");
