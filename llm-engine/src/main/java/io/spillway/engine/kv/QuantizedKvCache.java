@@ -35,6 +35,8 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
     private final LayerState[] layers;
     private final String calibrationId;
     private final DecodeBuffers buffers;
+    /** One token's keys then values in fp32 while {@link #write} stores them. */
+    private final float[] incoming;
     /** The decode buffers of the step under way; null between steps. */
     private DecodeBuffers.Lease lease;
 
@@ -42,14 +44,16 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         final List<PackedBlock> keyBlocks = new ArrayList<>();
         final List<PackedBlock> valueBlocks = new ArrayList<>();
         final List<Integer> blockStarts = new ArrayList<>();
-        final float[] resKeys = new float[blockSize * kvDim];
-        final float[] resValues = new float[blockSize * kvDim];
+        /** The fp16 window's rows as fp16 bits: keys (after RoPE unless stored before it), values rotated. */
+        final short[] resKeys = new short[blockSize * kvDim];
+        final short[] resValues = new short[blockSize * kvDim];
         final float[] resRopedKeys;
         final float[] resSalience = new float[blockSize];
         int resStart;
         int resCount;
         final SinkTracker sinks = new SinkTracker(method.sinkActivations());
-        final Map<Integer, float[][]> sinkRows = new HashMap<>();
+        /** Position -> fp16 bits of a sink token's keys and values. */
+        final Map<Integer, short[][]> sinkRows = new HashMap<>();
 
         LayerState() {
             resRopedKeys = method.salientFraction() > 0 ? new float[blockSize * kvDim] : null;
@@ -75,6 +79,7 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         this.rope = rope;
         this.residualWindow = residualWindow;
         this.kvDim = layout.kvDim();
+        this.incoming = new float[2 * kvDim];
         int d = layout.headDim();
         this.keyGroup = method.keys().groupSize() == 0 ? d : method.keys().groupSize();
         this.valueGroup = method.values().groupSize() == 0 ? d : method.values().groupSize();
@@ -204,7 +209,7 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         }
         if (st.resRopedKeys != null) {
             for (int t = 0; t < st.resCount; t++) {
-                System.arraycopy(st.resKeys, t * kvDim, st.resRopedKeys, t * kvDim, kvDim);
+                toFloats(st.resKeys, t * kvDim, st.resRopedKeys, t * kvDim, kvDim);
                 if (method.preRope()) {
                     rope.rotate(st.resRopedKeys, t * kvDim, layout.kvHeads(), st.resStart + t);
                 }
@@ -217,14 +222,14 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         }
         for (int i = 0; i < sinks; i++) {
             int pos = in.readInt();
-            float[] k = new float[kvDim];
-            float[] v = new float[kvDim];
+            short[] k = new short[kvDim];
+            short[] v = new short[kvDim];
             readHalfs(in, k, kvDim);
             readHalfs(in, v, kvDim);
             if (pos < 0 || pos >= st.resStart || !st.sinks.isSink(pos)) {
                 throw new java.io.IOException("corrupt layer " + layer + ": sink row for position " + pos);
             }
-            st.sinkRows.put(pos, new float[][] {k, v});
+            st.sinkRows.put(pos, new short[][] {k, v});
         }
     }
 
@@ -233,15 +238,27 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         restoredLength(tokens);
     }
 
-    private static void writeHalfs(java.io.DataOutput out, float[] x, int n) throws java.io.IOException {
+    private static void writeHalfs(java.io.DataOutput out, short[] x, int n) throws java.io.IOException {
         for (int i = 0; i < n; i++) {
-            out.writeShort(Float.floatToFloat16(x[i]));
+            out.writeShort(x[i]);
         }
     }
 
-    private static void readHalfs(java.io.DataInput in, float[] x, int n) throws java.io.IOException {
+    private static void readHalfs(java.io.DataInput in, short[] x, int n) throws java.io.IOException {
         for (int i = 0; i < n; i++) {
-            x[i] = Float.float16ToFloat(in.readShort());
+            x[i] = in.readShort();
+        }
+    }
+
+    private static void toHalves(float[] src, int from, short[] dst, int at, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[at + i] = Float.floatToFloat16(src[from + i]);
+        }
+    }
+
+    private static void toFloats(short[] src, int from, float[] dst, int at, int n) {
+        for (int i = 0; i < n; i++) {
+            dst[at + i] = Float.float16ToFloat(src[from + i]);
         }
     }
 
@@ -252,19 +269,19 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
             int pos = st.tokens();
             int row = first + i;
             int at = st.resCount * kvDim;
-            System.arraycopy(rows.keys(), row * kvDim, st.resKeys, at, kvDim);
+            System.arraycopy(rows.keys(), row * kvDim, incoming, 0, kvDim);
             if (!method.preRope()) {
-                rope.rotate(st.resKeys, at, layout.kvHeads(), pos);
+                rope.rotate(incoming, 0, layout.kvHeads(), pos);
             }
-            System.arraycopy(rows.values(), row * kvDim, st.resValues, at, kvDim);
-            valueRotation.forward(st.resValues, at);
-            roundToFp16(st.resKeys, at, kvDim);
-            roundToFp16(st.resValues, at, kvDim);
+            System.arraycopy(rows.values(), row * kvDim, incoming, kvDim, kvDim);
+            valueRotation.forward(incoming, kvDim);
+            toHalves(incoming, 0, st.resKeys, at, kvDim);
+            toHalves(incoming, kvDim, st.resValues, at, kvDim);
             st.sinks.offer(pos, rows.hidden(), row * rows.hiddenWidth(), rows.hiddenWidth());
             // A stronger activation may have displaced an older sink: its packed row serves again.
             st.sinkRows.keySet().removeIf(p -> !st.sinks.isSink(p));
             if (st.resRopedKeys != null) {
-                System.arraycopy(st.resKeys, at, st.resRopedKeys, at, kvDim);
+                toFloats(st.resKeys, at, st.resRopedKeys, at, kvDim);
                 if (method.preRope()) {
                     rope.rotate(st.resRopedKeys, at, layout.kvHeads(), pos);
                 }
@@ -307,7 +324,10 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
     private void seal(int layer) {
         LayerState st = layers[layer];
         int n = st.resCount;
-        float[] keys = java.util.Arrays.copyOf(st.resKeys, n * kvDim);
+        float[] keys = new float[n * kvDim];
+        float[] values = new float[n * kvDim];
+        toFloats(st.resKeys, 0, keys, 0, n * kvDim);
+        toFloats(st.resValues, 0, values, 0, n * kvDim);
         for (int t = 0; t < n; t++) {
             keyRotation[layer].forward(keys, t * kvDim);
         }
@@ -316,11 +336,11 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         st.keyBlocks.add(method.keys().axis() == PackedBlock.Axis.TOKEN
                 ? PackedBlock.perToken(keys, 0, n, kvDim, keyGroup, keyBits)
                 : PackedBlock.perChannel(keys, 0, n, kvDim, keyGroup, method.keys().bits()));
-        st.valueBlocks.add(PackedBlock.perToken(st.resValues, 0, n, kvDim, valueGroup, valueBits));
+        st.valueBlocks.add(PackedBlock.perToken(values, 0, n, kvDim, valueGroup, valueBits));
         st.blockStarts.add(st.resStart);
         for (int t = 0; t < n; t++) {
             if (st.sinks.isSink(st.resStart + t)) {
-                st.sinkRows.put(st.resStart + t, new float[][] {
+                st.sinkRows.put(st.resStart + t, new short[][] {
                         java.util.Arrays.copyOfRange(st.resKeys, t * kvDim, (t + 1) * kvDim),
                         java.util.Arrays.copyOfRange(st.resValues, t * kvDim, (t + 1) * kvDim)});
             }
@@ -361,10 +381,10 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
             int start = st.blockStarts.get(b);
             for (int r = 0; r < kb.rows(); r++) {
                 int pos = start + r;
-                float[][] sink = st.sinkRows.get(pos);
+                short[][] sink = st.sinkRows.get(pos);
                 if (sink != null) {
-                    System.arraycopy(sink[0], 0, row, 0, kvDim);
-                    System.arraycopy(sink[1], 0, row, kvDim, kvDim);
+                    toFloats(sink[0], 0, row, 0, kvDim);
+                    toFloats(sink[1], 0, row, kvDim, kvDim);
                 } else {
                     kb.dequantizeRow(r, row, 0);
                     keyRotation[layer].inverse(row, 0);
@@ -374,8 +394,8 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
             }
         }
         for (int t = 0; t < st.resCount; t++) {
-            System.arraycopy(st.resKeys, t * kvDim, row, 0, kvDim);
-            System.arraycopy(st.resValues, t * kvDim, row, kvDim, kvDim);
+            toFloats(st.resKeys, t * kvDim, row, 0, kvDim);
+            toFloats(st.resValues, t * kvDim, row, kvDim, kvDim);
             scatter(st.resStart + t, row);
         }
     }
@@ -470,12 +490,6 @@ public final class QuantizedKvCache extends PagedKvCache implements SpillableKvC
         if (lease != null) {
             buffers.give(lease);
             lease = null;
-        }
-    }
-
-    private static void roundToFp16(float[] x, int off, int n) {
-        for (int i = off; i < off + n; i++) {
-            x[i] = Float.float16ToFloat(Float.floatToFloat16(x[i]));
         }
     }
 }

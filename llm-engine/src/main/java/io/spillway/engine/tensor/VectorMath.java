@@ -1,14 +1,33 @@
 package io.spillway.engine.tensor;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorShuffle;
 import jdk.incubator.vector.VectorSpecies;
+
+import java.util.List;
+import java.util.stream.IntStream;
 
 /** The element-wise and reduction kernels of the forward pass, on the Vector API. */
 public final class VectorMath {
     static final VectorSpecies<Float> F = FloatVector.SPECIES_PREFERRED;
+    /** Shuffles that bring lane i + w to lane i, for w = half the lanes, a quarter, ..., 1. */
+    private static final List<VectorShuffle<Float>> HALVES = IntStream.iterate(F.length() / 2, w -> w >= 1, w -> w / 2)
+            .mapToObj(w -> VectorShuffle.fromOp(F, i -> (i + w) % F.length())).toList();
 
     private VectorMath() {
+    }
+
+    /**
+     * The sum of {@code v}'s lanes in one fixed order, a halving tree. {@code reduceLanes(ADD)} leaves the
+     * order to the implementation, and the interpreter's differs from the compiled code's: a forward
+     * pass would round otherwise once the JIT has compiled it, enough to flip a 2-bit code and make two
+     * runs of the same greedy request diverge.
+     */
+    public static float sum(FloatVector v) {
+        for (VectorShuffle<Float> s : HALVES) {
+            v = v.add(v.rearrange(s));
+        }
+        return v.lane(0);
     }
 
     public static float dot(float[] a, int aOff, float[] b, int bOff, int n) {
@@ -17,7 +36,7 @@ public final class VectorMath {
         for (int bound = F.loopBound(n); i < bound; i += F.length()) {
             acc = FloatVector.fromArray(F, a, aOff + i).fma(FloatVector.fromArray(F, b, bOff + i), acc);
         }
-        float sum = acc.reduceLanes(VectorOperators.ADD);
+        float sum = sum(acc);
         for (; i < n; i++) {
             sum += a[aOff + i] * b[bOff + i];
         }

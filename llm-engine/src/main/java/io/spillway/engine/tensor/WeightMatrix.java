@@ -136,10 +136,8 @@ public final class WeightMatrix {
             a3 = v3.fma(va, a3);
             b3 = v3.fma(vb, b3);
         }
-        float[] s = {a0.reduceLanes(VectorOperators.ADD), a1.reduceLanes(VectorOperators.ADD),
-                a2.reduceLanes(VectorOperators.ADD), a3.reduceLanes(VectorOperators.ADD),
-                b0.reduceLanes(VectorOperators.ADD), b1.reduceLanes(VectorOperators.ADD),
-                b2.reduceLanes(VectorOperators.ADD), b3.reduceLanes(VectorOperators.ADD)};
+        float[] s = {VectorMath.sum(a0), VectorMath.sum(a1), VectorMath.sum(a2), VectorMath.sum(a3),
+                VectorMath.sum(b0), VectorMath.sum(b1), VectorMath.sum(b2), VectorMath.sum(b3)};
         for (; i < k; i++) {
             for (int j = 0; j < 4; j++) {
                 s[j] += w[w0 + j * k + i] * x[xa + i];
