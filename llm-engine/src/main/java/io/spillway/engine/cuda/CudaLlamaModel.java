@@ -44,6 +44,8 @@ public final class CudaLlamaModel implements SamplingDecoder {
     private Scratch scratch;
     private Pointer partial;
     private long partialBytes;
+    private Pointer unpacked;
+    private long unpackedBytes;
     private boolean graphs = Boolean.parseBoolean(System.getProperty("spillway.cuda.graphs", "true"));
     private final Map<GraphKey, CudaDevice.Graph> captured = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -276,7 +278,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         final int rows;
         /** q, k and v are views into qkv, a token's three side by side. */
         final Pointer x, xn, qkv, q, k, v, attn, gateUp, act, ids, pos, cache, picked, pickedRows, logits, windowStart,
-                seqFirst, seqCount, sampling, topK;
+                seqFirst, seqCount, sampling, topK, tiles, seqLast, kvRows;
 
         Scratch(int tokens, int rows) {
             this.tokens = tokens;
@@ -303,11 +305,14 @@ public final class CudaLlamaModel implements SamplingDecoder {
             seqCount = device.alloc(4 * t);
             sampling = device.alloc(16L * rows);
             topK = device.alloc(4L * rows);
+            tiles = device.alloc(8 * t);
+            seqLast = device.alloc(4 * t);
+            kvRows = device.alloc(8 * t);
         }
 
         void free() {
             for (Pointer p : List.of(x, xn, qkv, attn, gateUp, act, ids, pos, cache, picked, pickedRows, logits,
-                    windowStart, seqFirst, seqCount, sampling, topK)) {
+                    windowStart, seqFirst, seqCount, sampling, topK, tiles, seqLast, kvRows)) {
                 device.free(p);
             }
         }
@@ -446,7 +451,11 @@ public final class CudaLlamaModel implements SamplingDecoder {
         }
     }
 
-    /** Runs the layers and the LM head; returns the number of logit rows left in the scratch buffer. */
+    /**
+     * Runs the layers and the LM head; returns the number of logit rows left in the scratch buffer (in step
+     * order). Tokens are laid out decode steps first: decode attention's kernels take those, prefill attention
+     * the chunks after them.
+     */
     private int run(List<LlamaModel.Step> steps) {
         int total = 0;
         int rows = 0;
@@ -455,17 +464,30 @@ public final class CudaLlamaModel implements SamplingDecoder {
             total += s.tokens().length;
             rows += s.allLogits() ? s.tokens().length : 1;
         }
+        CudaCache head = (CudaCache) steps.getFirst().cache();
+        CudaRotateKv quantized = head instanceof CudaRotateKvCache q ? q.method() : null;
+        int[] first = new int[steps.size()];
+        int t = 0;
+        int decodeTokens = 0;
+        for (boolean decode : new boolean[] {true, false}) {
+            for (int si = 0; si < steps.size(); si++) {
+                int n = steps.get(si).tokens().length;
+                if ((n == 1) == decode) {
+                    first[si] = t;
+                    t += n;
+                }
+            }
+            decodeTokens = decode ? t : decodeTokens;
+        }
         int[] ids = new int[total];
         int[] pos = new int[total];
         long[] cacheOf = new long[total];
-        int[] picked = new int[rows];
         int[] windowStart = new int[total];
+        int[] picked = new int[rows];
         int[] seqFirst = new int[steps.size()];
         int[] seqCount = new int[steps.size()];
-        int t = 0;
+        Prefill prefill = new Prefill(config.numHeads() / config.numKvHeads());
         int r = 0;
-        CudaCache head = (CudaCache) steps.getFirst().cache();
-        CudaRotateKv quantized = head instanceof CudaRotateKvCache q ? q.method() : null;
         for (int si = 0; si < steps.size(); si++) {
             LlamaModel.Step s = steps.get(si);
             CudaCache cache = (CudaCache) s.cache();
@@ -476,22 +498,26 @@ public final class CudaLlamaModel implements SamplingDecoder {
                 throw new IllegalArgumentException("caches of one forward step must share their KV method");
             }
             int n = s.tokens().length;
-            seqFirst[si] = t;
+            seqFirst[si] = first[si];
             seqCount[si] = n;
             int window = cache instanceof CudaRotateKvCache q ? q.windowStart(cache.length() + n) : 0;
-            for (int i = 0; i < n; i++, t++) {
-                ids[t] = s.tokens()[i];
-                pos[t] = cache.length() + i;
-                cacheOf[t] = cache.address();
-                windowStart[t] = window;
+            for (int i = 0; i < n; i++) {
+                int at = first[si] + i;
+                ids[at] = s.tokens()[i];
+                pos[at] = cache.length() + i;
+                cacheOf[at] = cache.address();
+                windowStart[at] = window;
                 if (s.allLogits() || i == n - 1) {
-                    picked[r++] = t;
+                    picked[r++] = at;
                 }
+            }
+            if (n > 1) {
+                prefill.add(first[si], n, cache.length() + n);
             }
         }
         int maxLength = 0;
-        for (int p : pos) {
-            maxLength = Math.max(maxLength, p + 1);
+        for (int i = 0; i < decodeTokens; i++) {
+            maxLength = Math.max(maxLength, pos[i] + 1);
         }
         Scratch b = scratch(total, rows);
         device.uploadInts(b.ids, ids);
@@ -503,7 +529,14 @@ public final class CudaLlamaModel implements SamplingDecoder {
             device.uploadInts(b.seqFirst, seqFirst);
             device.uploadInts(b.seqCount, seqCount);
         }
-        StepShape shape = shape(total, rows, steps.size(), head.capacity(), maxLength, quantized);
+        if (prefill.tiles() > 0) {
+            device.uploadInts(b.tiles, prefill.tileArray());
+            if (quantized != null) {
+                device.uploadInts(b.seqLast, prefill.lastTokens());
+                device.uploadLongs(b.kvRows, prefill.rowAddresses(total, ensureUnpacked(prefill.unpackedBytes(config.kvDim())), config.kvDim()));
+            }
+        }
+        StepShape shape = shape(total, rows, steps.size(), decodeTokens, head.capacity(), maxLength, quantized, prefill);
         if (graphs && total == steps.size()) {
             GraphKey key = new GraphKey(shape, quantized == null ? 0 : quantized.ropeAddress());
             CudaDevice.Graph graph = captured.get(key);
@@ -519,28 +552,33 @@ public final class CudaLlamaModel implements SamplingDecoder {
     }
 
     /**
-     * What a step's launches depend on besides the values its device buffers hold: attention splits the
-     * context rounded up by {@link AttentionSplits#span}, so a decoding batch keeps one shape (and one
-     * captured graph) for many steps; chunks past a sequence's end are empty.
+     * What a step's launches depend on besides the values its device buffers hold: decode attention splits
+     * the context rounded up by {@link AttentionSplits#span}, so a decoding batch keeps one shape (and one
+     * captured graph) for many steps; chunks past a sequence's end are empty. Prefill attention takes
+     * {@code prefillTiles} tiles of query tokens; a 2-bit step first decodes {@code prefillSequences}
+     * sequences' rows, {@code span} positions each.
      */
-    private record StepShape(int tokens, int rows, int sequences, int capacity, int splits, int chunk, CudaRotateKv quantized) {
+    private record StepShape(int tokens, int rows, int sequences, int decodeTokens, int capacity, int splits, int chunk,
+                             CudaRotateKv quantized, int prefillTiles, int prefillSequences, int span) {
     }
 
     /** A captured decode step: its shape, and the RoPE table it reads, which moves when a longer cache is made. */
     private record GraphKey(StepShape shape, long rope) {
     }
 
-    private StepShape shape(int total, int rows, int sequences, int capacity, int maxLength, CudaRotateKv quantized) {
+    private StepShape shape(int total, int rows, int sequences, int decodeTokens, int capacity, int maxLength, CudaRotateKv quantized,
+                            Prefill prefill) {
         ModelConfig c = config;
         int span = AttentionSplits.span(maxLength);
-        long groups = (long) total * (quantized == null ? c.numKvHeads() : quantized.groupsPerToken());
-        int splits = AttentionSplits.of(groups, span, device.multiprocessors(), quantized != null);
+        long groups = (long) decodeTokens * (quantized == null ? c.numKvHeads() : quantized.groupsPerToken());
+        int splits = groups == 0 ? 1 : AttentionSplits.of(groups, span, device.multiprocessors(), quantized != null);
         if (quantized != null) {
-            ensurePartial(quantized.partialBytes(total, splits));
+            ensurePartial(quantized.partialBytes(decodeTokens, splits));
         } else if (splits > 1) {
-            ensurePartial(4L * total * c.numHeads() * splits * (c.headDim() + 2));
+            ensurePartial(4L * decodeTokens * c.numHeads() * splits * (c.headDim() + 2));
         }
-        return new StepShape(total, rows, sequences, capacity, splits, (span + splits - 1) / splits, quantized);
+        return new StepShape(total, rows, sequences, decodeTokens, capacity, splits, (span + splits - 1) / splits, quantized,
+                prefill.tiles(), prefill.sequences(), prefill.span());
     }
 
     /** Launches the layers and the LM head for a step whose inputs are in {@code b}; allocates and copies nothing. */
@@ -566,14 +604,25 @@ public final class CudaLlamaModel implements SamplingDecoder {
             }
             if (quantized == null) {
                 device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, s.capacity(), heads, kvHeads, d, 1, qkv);
-                attend(b, s, l);
+                if (s.decodeTokens() > 0) {
+                    attend(b, s, l);
+                }
+                if (s.prefillTiles() > 0) {
+                    attendPrefill(b, s, b.cache, (long) l * 2 * kvHeads * s.capacity() * d, s.capacity());
+                }
             } else {
                 // Keys are quantized before RoPE unless the method says otherwise; the kernels apply it when reading.
                 int ropeKeys = quantized.method().preRope() ? 0 : 1;
                 device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, NULL, l, s.capacity(), heads, kvHeads, d, ropeKeys, qkv);
                 quantized.append(b.k, b.v, b.pos, b.windowStart, b.cache, layout, total, l);
                 quantized.trackSinks(b.x, b.k, b.v, b.seqFirst, b.seqCount, b.pos, b.cache, layout, s.sequences(), l);
-                quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, total, s.splits(), s.chunk(), partial, b.attn);
+                if (s.decodeTokens() > 0) {
+                    quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, s.decodeTokens(), s.splits(), s.chunk(), partial, b.attn);
+                }
+                if (s.prefillTiles() > 0) {
+                    quantized.unpack(b.seqLast, b.pos, b.windowStart, b.cache, layout, l, s.prefillSequences(), s.span(), b.kvRows);
+                    attendPrefill(b, s, b.kvRows, 0, s.span());
+                }
             }
             device.gemmAdd(w.o(), b.attn, b.x, h, c.qDim(), total);
             device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.postNorm(), b.xn, h, eps);
@@ -586,18 +635,40 @@ public final class CudaLlamaModel implements SamplingDecoder {
     }
 
     /**
-     * Splits long contexts into chunks when (tokens x KV heads) alone would leave most multiprocessors idle
-     * (decode at small batch), then merges the chunks.
+     * Decode attention: splits long contexts into chunks when (tokens x KV heads) alone would leave most
+     * multiprocessors idle (decode at small batch), then merges the chunks.
      */
     private void attend(Scratch b, StepShape s, int layer) {
         ModelConfig c = config;
         int heads = c.numHeads();
         int d = c.headDim();
-        device.launch("attend_f16", new int[] {s.tokens(), c.numKvHeads(), s.splits()}, 128, b.q, c.qDim() + 2 * c.kvDim(), b.pos, b.cache, layer,
+        device.launch("attend_f16", new int[] {s.decodeTokens(), c.numKvHeads(), s.splits()}, 128, b.q, c.qDim() + 2 * c.kvDim(), b.pos, b.cache, layer,
                 s.capacity(), heads, c.numKvHeads(), d, s.chunk(), s.splits() > 1 ? partial : b.attn, b.attn);
         if (s.splits() > 1) {
-            device.launch("attend_combine", s.tokens(), heads, d, partial, s.splits(), heads, d, b.attn);
+            device.launch("attend_combine", s.decodeTokens(), heads, d, partial, s.splits(), heads, d, b.attn);
         }
+    }
+
+    /**
+     * Prefill attention over fp16 rows {@code [kvHead][cap][headDim]} starting {@code layerOffset} halves past
+     * each token's address in {@code rows}: the fp16 caches themselves, or a 2-bit step's decoded rows.
+     */
+    private void attendPrefill(Scratch b, StepShape s, Pointer rows, long layerOffset, int cap) {
+        ModelConfig c = config;
+        device.launch("attend_prefill_" + c.headDim(), new int[] {s.prefillTiles(), c.numKvHeads(), 1}, Prefill.THREADS, b.q,
+                c.qDim() + 2 * c.kvDim(), b.pos, rows, layerOffset, cap, c.numHeads(), c.numKvHeads(), b.tiles, b.attn);
+    }
+
+    /** Device memory for a 2-bit prefill step's decoded rows: reused, grown when a step needs more. */
+    private Pointer ensureUnpacked(long need) {
+        if (need > unpackedBytes) {
+            if (unpacked != null) {
+                device.free(unpacked);
+            }
+            unpacked = device.alloc(need);
+            unpackedBytes = need;
+        }
+        return unpacked;
     }
 
     private void ensurePartial(long need) {

@@ -257,6 +257,16 @@ public final class CudaRotateKv {
         kernels.launch("rkv_combine", tokens, config.numHeads(), config.headDim(), partial, splits, out);
     }
 
+    /**
+     * Decodes the sequences of a step's prefill chunks (the last token of each in {@code seqLast}) into fp16
+     * rows for llama.cu's prefill attention: keys with RoPE, values un-rotated, {@code span} positions a sequence.
+     */
+    void unpack(Pointer seqLast, Pointer pos, Pointer windowStart, Pointer caches, Pointer layout, int layer, int sequences,
+                int span, Pointer rows) {
+        kernels.launch("rkv_unpack", new int[] {(span + 3) / 4, config.kvDim() / rotationSize, sequences}, 128, seqLast, pos,
+                windowStart, caches, layout, layer, keyGroups, ropeTable, rows, span);
+    }
+
     /** Bytes of {@code partial} that {@link #attend} needs. */
     long partialBytes(int tokens, int splits) {
         return 4L * tokens * config.numHeads() * splits * (config.headDim() + 2);

@@ -161,6 +161,179 @@ extern "C" __global__ void attend_combine(const float* partial, int splits, int 
     out[((size_t) t * heads + head) * d + threadIdx.x] = __float2half(o);
 }
 
+// Prefill attention on the tensor cores (mma m16n8k16: fp16 in, fp32 sums), flash-attention style. A block takes a
+// tile of one sequence's consecutive query tokens and one KV head; its rows are (token, query head of that KV head)
+// pairs, 16 a warp, so each tile of keys and values staged in shared memory serves every token and head of the group,
+// where decode's kernels would read every cached row once per query token. Keys (RoPE applied) and values are fp16
+// rows [kv_head][cap][D] starting layer_off halves past kv[t]: an fp16 cache's own, or what a 2-bit cache's rows decode
+// to. Token t sees positions [0, pos[t]]. tiles[blockIdx.x] = (first token, tokens); the output is fp16 per (token, head).
+#define PF_WARPS 4
+#define PF_ROWS (16 * PF_WARPS)
+#define PF_KEYS 64
+// Queries and probabilities go in as two fp16 terms each (value and rounding remainder): the products with fp16
+// keys and values are then as exact as fp32, which greedy parity with transformers' fp32 needs (one fp16 term flips
+// near-ties). Twice the MMAs; 0 takes one term.
+#ifndef PF_SPLIT
+#define PF_SPLIT 1
+#endif
+
+__device__ __forceinline__ unsigned int pack_halves(float lo, float hi) {
+    return (unsigned int) __float2half(lo) | ((unsigned int) __float2half(hi) << 16);
+}
+
+// What pack_halves(lo, hi) leaves out of each.
+__device__ __forceinline__ unsigned int pack_remainders(float lo, float hi) {
+    return pack_halves(lo - __half2float(__float2half(lo)), hi - __half2float(__float2half(hi)));
+}
+
+__device__ __forceinline__ void mma_16816(float* c, const unsigned int* a, unsigned int b0, unsigned int b1) {
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Fragment layouts as the PTX ISA gives them for m16n8k16: lane = 4 * gid + tig; A and C rows gid and gid + 8,
+// columns 2 tig (+ 1) and, for A, + 8; B column gid, rows 2 tig (+ 1) and + 8.
+template <int D>
+__device__ void attend_prefill(const float* q, int stride, const int* pos, const unsigned long long* kv, long long layer_off,
+                               int cap, int heads, int kv_heads, const int2* tiles, __half* out) {
+    constexpr int KS = D / 16, DN = D / 8, LD = D + 8, NT = PF_KEYS / 8;
+    // Rows LD halves apart put the lanes' fragment loads in distinct banks.
+    __shared__ __align__(16) __half ks[PF_KEYS * LD], vs[PF_KEYS * LD];
+    int2 tile = tiles[blockIdx.x];
+    int kvh = blockIdx.y, g = heads / kv_heads;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, gid = lane >> 2, tig = lane & 3;
+    int tok[2], head[2], p[2];
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        int r = warp * 16 + gid + 8 * i;
+        tok[i] = r / g < tile.y ? tile.x + r / g : -1;
+        head[i] = kvh * g + r % g;
+        p[i] = tok[i] < 0 ? -1 : pos[tok[i]];
+    }
+    float scale = rsqrtf((float) D);
+    unsigned int qa[PF_SPLIT + 1][KS][4];
+#pragma unroll
+    for (int kk = 0; kk < KS; kk++) {
+#pragma unroll
+        for (int f = 0; f < 4; f++) {
+            int i = f & 1, col = kk * 16 + 2 * tig + 8 * (f >> 1);
+            const float* qr = q + (size_t) tok[i] * stride + head[i] * D + col;
+            float x0 = tok[i] < 0 ? 0 : qr[0] * scale, x1 = tok[i] < 0 ? 0 : qr[1] * scale;
+            qa[0][kk][f] = pack_halves(x0, x1);
+#if PF_SPLIT
+            qa[1][kk][f] = pack_remainders(x0, x1);
+#endif
+        }
+    }
+    const __half* kb = (const __half*) kv[tile.x] + layer_off + (size_t) kvh * cap * D;
+    const __half* vb = kb + (size_t) kv_heads * cap * D;
+    int last = pos[tile.x + tile.y - 1];
+    float o[DN][4], m[2] = {NEG_INF, NEG_INF}, l[2] = {0, 0};
+#pragma unroll
+    for (int n = 0; n < DN; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0;
+    for (int k0 = 0; k0 <= last; k0 += PF_KEYS) {
+        __syncthreads();
+        // Rows past the tile's last position are zeros: a masked score times garbage could still be NaN.
+        for (int i = threadIdx.x; i < PF_KEYS * D / 8; i += blockDim.x) {
+            int r = i / (D / 8), c = i % (D / 8) * 8;
+            uint4 kx = make_uint4(0, 0, 0, 0), vx = kx;
+            if (k0 + r <= last) {
+                kx = *(const uint4*) (kb + (size_t) (k0 + r) * D + c);
+                vx = *(const uint4*) (vb + (size_t) (k0 + r) * D + c);
+            }
+            *(uint4*) (ks + r * LD + c) = kx;
+            *(uint4*) (vs + r * LD + c) = vx;
+        }
+        __syncthreads();
+        if (__all_sync(0xffffffff, max(p[0], p[1]) < k0)) continue;
+        float s[NT][4];
+#pragma unroll
+        for (int n = 0; n < NT; n++) {
+            s[n][0] = s[n][1] = s[n][2] = s[n][3] = 0;
+            const __half* kr = ks + (n * 8 + gid) * LD + 2 * tig;
+#pragma unroll
+            for (int kk = 0; kk < KS; kk++) {
+                unsigned int b0 = *(const unsigned int*) (kr + kk * 16), b1 = *(const unsigned int*) (kr + kk * 16 + 8);
+#pragma unroll
+                for (int part = 0; part <= PF_SPLIT; part++) mma_16816(s[n], qa[part][kk], b0, b1);
+            }
+        }
+        float mx[2] = {m[0], m[1]};
+#pragma unroll
+        for (int n = 0; n < NT; n++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                if (k0 + n * 8 + 2 * tig + (e & 1) > p[e >> 1]) s[n][e] = NEG_INF;
+                mx[e >> 1] = fmaxf(mx[e >> 1], s[n][e]);
+            }
+        }
+        float base[2];
+#pragma unroll
+        for (int i = 0; i < 2; i++) {
+            mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffff, mx[i], 1));
+            mx[i] = fmaxf(mx[i], __shfl_xor_sync(0xffffffff, mx[i], 2));
+            // A row that has seen nothing yet keeps zero sums (exp(-inf) = 0) rather than NaN from -inf - -inf.
+            base[i] = mx[i] == NEG_INF ? 0 : mx[i];
+            float corr = expf(m[i] - base[i]);
+            m[i] = mx[i];
+            l[i] *= corr;
+#pragma unroll
+            for (int n = 0; n < DN; n++) {
+                o[n][2 * i] *= corr;
+                o[n][2 * i + 1] *= corr;
+            }
+        }
+#pragma unroll
+        for (int n = 0; n < NT; n++) {
+#pragma unroll
+            for (int e = 0; e < 4; e++) {
+                s[n][e] = expf(s[n][e] - base[e >> 1]);
+                l[e >> 1] += s[n][e];
+            }
+        }
+        // Two score tiles side by side are one A fragment of P.
+#pragma unroll
+        for (int kk = 0; kk < PF_KEYS / 16; kk++) {
+            unsigned int pa[PF_SPLIT + 1][4] = {
+                {pack_halves(s[2 * kk][0], s[2 * kk][1]), pack_halves(s[2 * kk][2], s[2 * kk][3]),
+                 pack_halves(s[2 * kk + 1][0], s[2 * kk + 1][1]), pack_halves(s[2 * kk + 1][2], s[2 * kk + 1][3])},
+#if PF_SPLIT
+                {pack_remainders(s[2 * kk][0], s[2 * kk][1]), pack_remainders(s[2 * kk][2], s[2 * kk][3]),
+                 pack_remainders(s[2 * kk + 1][0], s[2 * kk + 1][1]), pack_remainders(s[2 * kk + 1][2], s[2 * kk + 1][3])}
+#endif
+            };
+            const __half* vr = vs + (kk * 16 + 2 * tig) * LD + gid;
+#pragma unroll
+            for (int n = 0; n < DN; n++) {
+                unsigned int b0 = (unsigned int) vr[n * 8] | ((unsigned int) vr[LD + n * 8] << 16);
+                unsigned int b1 = (unsigned int) vr[8 * LD + n * 8] | ((unsigned int) vr[9 * LD + n * 8] << 16);
+#pragma unroll
+                for (int part = 0; part <= PF_SPLIT; part++) mma_16816(o[n], pa[part], b0, b1);
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < 2; i++) {
+        l[i] += __shfl_xor_sync(0xffffffff, l[i], 1);
+        l[i] += __shfl_xor_sync(0xffffffff, l[i], 2);
+        if (tok[i] < 0) continue;
+        unsigned int* dst = (unsigned int*) (out + ((size_t) tok[i] * heads + head[i]) * D + 2 * tig);
+#pragma unroll
+        for (int n = 0; n < DN; n++) dst[n * 4] = pack_halves(o[n][2 * i] / l[i], o[n][2 * i + 1] / l[i]);
+    }
+}
+
+#define ATTEND_PREFILL(D) \
+    extern "C" __global__ void __launch_bounds__(PF_WARPS * 32) attend_prefill_##D(const float* q, int stride, const int* pos, \
+            const unsigned long long* kv, long long layer_off, int cap, int heads, int kv_heads, const int2* tiles, __half* out) { \
+        attend_prefill<D>(q, stride, pos, kv, layer_off, cap, heads, kv_heads, tiles, out); \
+    }
+ATTEND_PREFILL(32)
+ATTEND_PREFILL(64)
+ATTEND_PREFILL(96)
+ATTEND_PREFILL(128)
+
 // Random weights for benchmarks of real shapes: uniform in [-scale, scale) from a hash of the index.
 extern "C" __global__ void fill_random(__half* out, long long n, unsigned int seed, float scale) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {

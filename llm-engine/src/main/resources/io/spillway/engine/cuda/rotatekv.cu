@@ -173,6 +173,7 @@ extern "C" __global__ void rkv_append(const float* k, float* v, const int* pos, 
 // in this layer's input; tokens owning one keep fp16 rows (up to NSINK slots), and a token displaced
 // later goes back to its packed row. One block per sequence, its new tokens in order, as the CPU offers them.
 // Track layout: mag[NSINK] ascending, pos[NSINK], slot position[NSINK] (-1 free), count.
+#define SINK_BATCH 1024
 extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float* v, const int* seq_first,
                                      const int* seq_count, const int* pos, const unsigned long long* cache,
                                      const long long* lay, int layer) {
@@ -180,6 +181,7 @@ extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float
     __shared__ int mpos[NSINK], slot[NSINK];
     __shared__ int count, found, chosen;
     __shared__ unsigned int taken[(HID + 31) / 32];
+    __shared__ bool offer[SINK_BATCH];
     __shared__ float wbest[32];
     __shared__ int wat[32];
     int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
@@ -198,92 +200,109 @@ extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float
     }
     if (tid == 0) count = tslot[NSINK];
     __syncthreads();
-    for (int t = first; t < first + n; t++) {
-        const float* row = x + (size_t) t * HID;
-        for (int i = tid; i < (HID + 31) / 32; i += blockDim.x) taken[i] = 0;
+    // Tokens are offered in batches: first, a warp per token finds whether any activation beats the batch's
+    // starting threshold, which only rises while tokens are offered; a token with none changes nothing and is
+    // skipped, so the serial walk visits only the few tokens that can take a sink.
+    for (int b0 = first; b0 < first + n; b0 += SINK_BATCH) {
+        int batch = min(SINK_BATCH, first + n - b0);
+        float thr0 = count < NSINK ? -1.0f : mag[0];
+        for (int i = warp; i < batch; i += blockDim.x >> 5) {
+            const float* row = x + (size_t) (b0 + i) * HID;
+            bool any = false;
+            for (int c = lane; c < HID; c += 32) any |= fabsf(row[c]) > thr0;
+            any = __any_sync(0xffffffff, any);
+            if (lane == 0) offer[i] = any;
+        }
         __syncthreads();
-        for (int r = 0; r < NSINK; r++) {
-            float thr = count < NSINK ? -1.0f : mag[0];
-            float best = -1.0f;
-            int at = -1;
-            for (int i = tid; i < HID; i += blockDim.x) {
-                float m = fabsf(row[i]);
-                if (m > thr && m > best && !((taken[i >> 5] >> (i & 31)) & 1)) {
-                    best = m;
-                    at = i;
-                }
-            }
-            for (int o = 16; o > 0; o >>= 1) {
-                float ob = __shfl_xor_sync(0xffffffff, best, o);
-                int oa = __shfl_xor_sync(0xffffffff, at, o);
-                if (oa >= 0 && (at < 0 || ob > best || (ob == best && oa < at))) {
-                    best = ob;
-                    at = oa;
-                }
-            }
-            if (lane == 0) {
-                wbest[warp] = best;
-                wat[warp] = at;
-            }
+        for (int t = b0; t < b0 + batch; t++) {
+            if (!offer[t - b0]) continue;
+            const float* row = x + (size_t) t * HID;
+            for (int i = tid; i < (HID + 31) / 32; i += blockDim.x) taken[i] = 0;
             __syncthreads();
+            for (int r = 0; r < NSINK; r++) {
+                float thr = count < NSINK ? -1.0f : mag[0];
+                float best = -1.0f;
+                int at = -1;
+                for (int i = tid; i < HID; i += blockDim.x) {
+                    float m = fabsf(row[i]);
+                    if (m > thr && m > best && !((taken[i >> 5] >> (i & 31)) & 1)) {
+                        best = m;
+                        at = i;
+                    }
+                }
+                for (int o = 16; o > 0; o >>= 1) {
+                    float ob = __shfl_xor_sync(0xffffffff, best, o);
+                    int oa = __shfl_xor_sync(0xffffffff, at, o);
+                    if (oa >= 0 && (at < 0 || ob > best || (ob == best && oa < at))) {
+                        best = ob;
+                        at = oa;
+                    }
+                }
+                if (lane == 0) {
+                    wbest[warp] = best;
+                    wat[warp] = at;
+                }
+                __syncthreads();
+                if (tid == 0) {
+                    best = -1.0f;
+                    at = -1;
+                    for (int w = 0; w < (int) (blockDim.x >> 5); w++) {
+                        if (wat[w] >= 0 && (at < 0 || wbest[w] > best || (wbest[w] == best && wat[w] < at))) {
+                            best = wbest[w];
+                            at = wat[w];
+                        }
+                    }
+                    found = at;
+                    if (at >= 0) {
+                        taken[at >> 5] |= 1u << (at & 31);
+                        int i;
+                        if (count < NSINK) {
+                            for (i = count++; i > 0 && mag[i - 1] > best; i--) {
+                                mag[i] = mag[i - 1];
+                                mpos[i] = mpos[i - 1];
+                            }
+                        } else {
+                            for (i = 0; i + 1 < NSINK && mag[i + 1] < best; i++) {
+                                mag[i] = mag[i + 1];
+                                mpos[i] = mpos[i + 1];
+                            }
+                        }
+                        mag[i] = best;
+                        mpos[i] = pos[t];
+                    }
+                }
+                __syncthreads();
+                if (found < 0) break;
+            }
             if (tid == 0) {
-                best = -1.0f;
-                at = -1;
-                for (int w = 0; w < (int) (blockDim.x >> 5); w++) {
-                    if (wat[w] >= 0 && (at < 0 || wbest[w] > best || (wbest[w] == best && wat[w] < at))) {
-                        best = wbest[w];
-                        at = wat[w];
+                for (int s = 0; s < NSINK; s++) {
+                    bool owns = false;
+                    for (int i = 0; i < count; i++) owns |= mpos[i] == slot[s];
+                    if (slot[s] >= 0 && !owns) {
+                        flag[slot[s]] = -1;
+                        slot[s] = -1;
                     }
                 }
-                found = at;
-                if (at >= 0) {
-                    taken[at >> 5] |= 1u << (at & 31);
-                    int i;
-                    if (count < NSINK) {
-                        for (i = count++; i > 0 && mag[i - 1] > best; i--) {
-                            mag[i] = mag[i - 1];
-                            mpos[i] = mpos[i - 1];
-                        }
-                    } else {
-                        for (i = 0; i + 1 < NSINK && mag[i + 1] < best; i++) {
-                            mag[i] = mag[i + 1];
-                            mpos[i] = mpos[i + 1];
-                        }
+                chosen = -1;
+                bool owns = false;
+                for (int i = 0; i < count; i++) owns |= mpos[i] == pos[t];
+                for (int s = 0; owns && s < NSINK; s++) {
+                    if (slot[s] < 0) {
+                        slot[s] = pos[t];
+                        flag[pos[t]] = (signed char) s;
+                        chosen = s;
+                        break;
                     }
-                    mag[i] = best;
-                    mpos[i] = pos[t];
                 }
             }
             __syncthreads();
-            if (found < 0) break;
-        }
-        if (tid == 0) {
-            for (int s = 0; s < NSINK; s++) {
-                bool owns = false;
-                for (int i = 0; i < count; i++) owns |= mpos[i] == slot[s];
-                if (slot[s] >= 0 && !owns) {
-                    flag[slot[s]] = -1;
-                    slot[s] = -1;
+            if (chosen >= 0) {
+                for (int i = tid; i < KVD; i += blockDim.x) {
+                    sk[(size_t) chosen * KVD + i] = __float2half(k[(size_t) t * QKVS + i]);
+                    sv[(size_t) chosen * KVD + i] = __float2half(v[(size_t) t * QKVS + i]);
                 }
             }
-            chosen = -1;
-            bool owns = false;
-            for (int i = 0; i < count; i++) owns |= mpos[i] == pos[t];
-            for (int s = 0; owns && s < NSINK; s++) {
-                if (slot[s] < 0) {
-                    slot[s] = pos[t];
-                    flag[pos[t]] = (signed char) s;
-                    chosen = s;
-                    break;
-                }
-            }
-        }
-        __syncthreads();
-        if (chosen >= 0) {
-            for (int i = tid; i < KVD; i += blockDim.x) {
-                sk[(size_t) chosen * KVD + i] = __float2half(k[(size_t) t * QKVS + i]);
-                sv[(size_t) chosen * KVD + i] = __float2half(v[(size_t) t * QKVS + i]);
-            }
+            __syncthreads();
         }
         __syncthreads();
     }
@@ -328,20 +347,21 @@ __device__ __forceinline__ unsigned int load_word(const unsigned char* row, int 
 #endif
 }
 
-// Normalized Walsh-Hadamard over one rotation group of RS channels, lane L holding channels v * 32 + L
-// (v < PER): across lanes by shuffle, then within the lane, in the CPU's stage order.
+// Normalized Walsh-Hadamard over 32 P channels, lane L holding channels v * 32 + L (v < P): across lanes by
+// shuffle, then within the lane, in the CPU's stage order. P = PER: one key rotation group; P = DPH: one head.
+template <int P>
 __device__ __forceinline__ void fwht_lanes(float* x, int lane) {
 #pragma unroll
     for (int h = 1; h < 32; h <<= 1) {
         // The lane holding the pair's upper element keeps a - b, the other a + b: one FMA either way.
         float sign = (lane & h) ? -1.0f : 1.0f;
 #pragma unroll
-        for (int v = 0; v < PER; v++) x[v] = fmaf(sign, x[v], __shfl_xor_sync(0xffffffff, x[v], h));
+        for (int v = 0; v < P; v++) x[v] = fmaf(sign, x[v], __shfl_xor_sync(0xffffffff, x[v], h));
     }
 #pragma unroll
-    for (int h = 1; h < PER; h <<= 1) {
+    for (int h = 1; h < P; h <<= 1) {
 #pragma unroll
-        for (int v = 0; v < PER; v++) {
+        for (int v = 0; v < P; v++) {
             if (!(v & h)) {
                 float a = x[v], b = x[v + h];
                 x[v] = a + b;
@@ -349,9 +369,36 @@ __device__ __forceinline__ void fwht_lanes(float* x, int lane) {
             }
         }
     }
-    const float norm = (float) (1.0 / sqrt((double) RS));
+    const float norm = (float) (1.0 / sqrt((double) (32 * P)));
 #pragma unroll
-    for (int v = 0; v < PER; v++) x[v] *= norm;
+    for (int v = 0; v < P; v++) x[v] *= norm;
+}
+
+// Channel v * 32 + lane of a packed row: its group's minimum plus its 2-bit code times the group's scale.
+__device__ __forceinline__ float unpack(unsigned int word, int v, unsigned int scale_min) {
+    return __half2float((__half) (scale_min >> 16)) + (float) ((word >> (2 * v)) & 3) * __half2float((__half) (scale_min & 0xffff));
+}
+
+// RoPE at position j on one rotation group's keys in the lanes' layout (rotate_half pairs are DPH / 2 words apart).
+__device__ __forceinline__ void rope_lanes(float* k, const float2* rope_cs, int j, int lane) {
+    const float2* cs = rope_cs + (size_t) j * (HD / 2);
+#pragma unroll
+    for (int v = 0; v < PER; v++) {
+        if (v % DPH < DPH / 2) {
+            float2 r = cs[(v % DPH) * 32 + lane];
+            float x1 = k[v], x2 = k[v + DPH / 2];
+            k[v] = x1 * r.x - x2 * r.y;
+            k[v + DPH / 2] = x2 * r.x + x1 * r.y;
+        }
+    }
+}
+
+// The key group of each of the lane's PER channels of rotation group rg, 4 bits each.
+__device__ __forceinline__ unsigned long long key_groups(const unsigned char* kgroup, int layer, int rg, int lane) {
+    unsigned long long kg = 0;
+#pragma unroll
+    for (int v = 0; v < PER; v++) kg |= (unsigned long long) kgroup[(size_t) layer * KVD + rg * RS + v * 32 + lane] << (4 * v);
+    return kg;
 }
 
 // Sums each of the GH per-lane partial scores over the warp, leaving lane L the total of head
@@ -410,12 +457,10 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
             acc[h][u] = 0;
         }
 #if QROT
-        fwht_lanes(qr[h], lane);
+        fwht_lanes<PER>(qr[h], lane);
 #endif
     }
-    unsigned long long kg = 0;
-#pragma unroll
-    for (int v = 0; v < PER; v++) kg |= (unsigned long long) kgroup[(size_t) layer * KVD + rg * RS + v * 32 + lane] << (4 * v);
+    unsigned long long kg = key_groups(kgroup, layer, rg, lane);
     float m = NEG_INF, l = 0;
     int ws = win_start[t];
     int last = min(pos[t], z * chunk + chunk - 1);
@@ -444,8 +489,8 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
             int j = min(j0 + u * WARPS, last);
 #pragma unroll
             for (int v = 0; v < PER; v++) {
-                kf[u][v] = __half2float((__half) (ke[u][v] >> 16)) + (float) ((kword[u] >> (2 * v)) & 3) * __half2float((__half) (ke[u][v] & 0xffff));
-                vf[u][v] = __half2float((__half) (ve[u][v] >> 16)) + (float) ((vword[u] >> (2 * v)) & 3) * __half2float((__half) (ve[u][v] & 0xffff));
+                kf[u][v] = unpack(kword[u], v, ke[u][v]);
+                vf[u][v] = unpack(vword[u], v, ve[u][v]);
             }
             // Every lane reads the same flag; the vote tells the compiler so, and the shuffles of the Hadamard
             // in either branch then run without per-shuffle convergence barriers.
@@ -458,24 +503,15 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
                     vf[u][v] = __half2float(vr[v * 32]);
                 }
 #if QROT
-                fwht_lanes(kf[u], lane);
+                fwht_lanes<PER>(kf[u], lane);
 #endif
             } else {
 #if KROT && !QROT
-                fwht_lanes(kf[u], lane);
+                fwht_lanes<PER>(kf[u], lane);
 #endif
             }
 #if PREROPE
-            const float2* cs = rope_cs + (size_t) j * (HD / 2);
-#pragma unroll
-            for (int v = 0; v < PER; v++) {
-                if (v % DPH < DPH / 2) {
-                    float2 r = cs[(v % DPH) * 32 + lane];
-                    float x1 = kf[u][v], x2 = kf[u][v + DPH / 2];
-                    kf[u][v] = x1 * r.x - x2 * r.y;
-                    kf[u][v + DPH / 2] = x2 * r.x + x1 * r.y;
-                }
-            }
+            rope_lanes(kf[u], rope_cs, j, lane);
 #endif
             float s[GH];
 #pragma unroll
@@ -544,6 +580,61 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
         }
 #pragma unroll
         for (int u = 0; u < DPH; u++) out[2 + u * 32 + lane] = o[u];
+    }
+}
+
+// A 2-bit cache's rows as prefill attention reads them: fp16 keys with RoPE applied and values, both un-rotated,
+// [K|V][kv_head][span][HD] from rows[t], for positions [0, pos[t]] of the sequence whose last token of the step is
+// t = seq_last[blockIdx.z]. Each row is what rkv_attend scores and weighs at that position (window, sink or packed),
+// decoded once for every query token of the step instead of once per query token. A warp per (position, rotation group).
+extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_unpack(const int* seq_last, const int* pos, const int* win_start,
+        const unsigned long long* cache, const long long* lay, int layer, const unsigned char* kgroup,
+        const float2* rope_cs, const unsigned long long* rows, int span) {
+    int t = seq_last[blockIdx.z], rg = blockIdx.y, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    int j = blockIdx.x * WARPS + warp;
+    if (j > pos[t]) return;
+    const unsigned char* base = layer_base(cache[t], lay, layer);
+    int sl = j >= win_start[t] ? -2 : ((const signed char*) (base + lay[L_FLAG]))[j];
+    float kf[PER], vf[PER];
+    if (sl == -1) {
+        unsigned int kword = load_word(base + lay[L_KC] + (size_t) j * (KVD / 4) + rg * 32 * WB, lane);
+        unsigned int vword = load_word(base + lay[L_VC] + (size_t) j * (KVD / 4) + rg * 32 * WB, lane);
+        const unsigned int* ks = (const unsigned int*) (base + lay[L_KSM]) + (size_t) j * NGK;
+        const unsigned int* vs = (const unsigned int*) (base + lay[L_VSM]) + (size_t) j * NGV;
+        unsigned long long kg = key_groups(kgroup, layer, rg, lane);
+#pragma unroll
+        for (int v = 0; v < PER; v++) {
+            kf[v] = unpack(kword, v, ks[(kg >> (4 * v)) & 15]);
+            vf[v] = unpack(vword, v, vs[(rg * RS + v * 32 + lane) / VGROUP]);
+        }
+#if KROT
+        // Packed keys are stored rotated; the normalized Hadamard is its own inverse.
+        fwht_lanes<PER>(kf, lane);
+#endif
+    } else {
+        const __half* kr = (const __half*) (base + (sl == -2 ? lay[L_WK] : lay[L_SK])) + (size_t) (sl == -2 ? j - win_start[t] : sl) * KVD;
+        const __half* vr = (const __half*) (base + (sl == -2 ? lay[L_WV] : lay[L_SV])) + (size_t) (sl == -2 ? j - win_start[t] : sl) * KVD;
+#pragma unroll
+        for (int v = 0; v < PER; v++) {
+            kf[v] = __half2float(kr[rg * RS + v * 32 + lane]);
+            vf[v] = __half2float(vr[rg * RS + v * 32 + lane]);
+        }
+    }
+#if PREROPE
+    rope_lanes(kf, rope_cs, j, lane);
+#endif
+    __half* kout = (__half*) rows[t] + (size_t) rg * (RS / HD) * span * HD + (size_t) j * HD + lane;
+    __half* vout = kout + (size_t) (KVD / HD) * span * HD;
+#pragma unroll
+    for (int h = 0; h < RS / HD; h++) {
+#if VROT
+        fwht_lanes<DPH>(vf + h * DPH, lane);
+#endif
+#pragma unroll
+        for (int u = 0; u < DPH; u++) {
+            kout[(size_t) h * span * HD + u * 32] = __float2half(kf[h * DPH + u]);
+            vout[(size_t) h * span * HD + u * 32] = __float2half(vf[h * DPH + u]);
+        }
     }
 }
 

@@ -55,9 +55,14 @@ class CudaLlamaModelTest {
         try (KvCache g = gpu.newCache(256); KvCache c = cpu.newCache(DenseKvCache.Precision.F16)) {
             float[] a = gpu.forward(List.of(new LlamaModel.Step(g, ids, true)))[0];
             float[] b = cpu.forward(List.of(new LlamaModel.Step(c, ids, true)))[0];
-            for (int i = 0; i < a.length; i++) {
-                assertThat(a[i]).as("logit %d", i).isCloseTo(b[i], within(0.05f));
-            }
+            assertClose(a, b, "GPU vs CPU");
+        }
+    }
+
+    private static void assertClose(float[] actual, float[] expected, String what) {
+        assertThat(actual).as(what).hasSameSizeAs(expected);
+        for (int i = 0; i < actual.length; i++) {
+            assertThat(actual[i]).as("%s, logit %d", what, i).isCloseTo(expected[i], within(0.05f));
         }
     }
 
@@ -169,8 +174,7 @@ class CudaLlamaModelTest {
      */
     private static List<float[]> decodeTurns(String method, boolean graphs) {
         gpu.useGraphs(graphs);
-        IntFunction<KvCache> make = method.equals("fp16") ? gpu::newCache
-                : gpu.rotateKv(KvMethod.parse(method), KvCacheFactory.calibration(cpu), true)::newCache;
+        IntFunction<KvCache> make = caches(method, true);
         int[] prompt = longPrompt();
         List<float[]> rows = new ArrayList<>();
         List<KvCache> caches = new ArrayList<>();
@@ -192,6 +196,65 @@ class CudaLlamaModelTest {
             caches.forEach(KvCache::close);
             gpu.useGraphs(true);
         }
+    }
+
+    /**
+     * Prefill attention reads history beyond its own chunk: a prompt prefilled in two chunks, the second taking a
+     * decode token's step along (mixed steps put decode tokens first), gives the logits of one chunk, and the
+     * decode token those of a step of its own. The 2-bit method packs every token and keeps no sinks, so that
+     * chunking changes no row that attention reads (a residual window would hold the first chunk in fp16).
+     */
+    @Test
+    void chunkedAndMixedPrefillStepsGiveTheLogitsOfWholeOnes() {
+        int[] ids = longPrompt();
+        int[] head = Arrays.copyOf(ids, 120);
+        int[] tail = Arrays.copyOfRange(ids, 120, ids.length);
+        for (String method : List.of("fp16", "rotatekv2:sinks=0")) {
+            IntFunction<KvCache> make = caches(method, false);
+            try (KvCache whole = make.apply(256); KvCache chunked = make.apply(256); KvCache alone = make.apply(256);
+                 KvCache mixed = make.apply(256)) {
+                float[] once = gpu.forward(List.of(new LlamaModel.Step(whole, ids, false)))[0];
+                gpu.forward(List.of(new LlamaModel.Step(chunked, head, false)));
+                gpu.forward(List.of(new LlamaModel.Step(alone, Arrays.copyOf(ids, 50), false),
+                        new LlamaModel.Step(mixed, Arrays.copyOf(ids, 50), false)));
+                float[] single = gpu.forward(List.of(new LlamaModel.Step(alone, new int[] {7}, false)))[0];
+                float[][] both = gpu.forward(List.of(new LlamaModel.Step(chunked, tail, true),
+                        new LlamaModel.Step(mixed, new int[] {7}, false)));
+                assertThat(both[0]).as("%s: all logits of the second chunk", method).hasSize(tail.length * once.length);
+                // Only rounding differs: cuBLAS may take another GEMM algorithm for another number of tokens.
+                float[] last = Arrays.copyOfRange(both[0], (tail.length - 1) * once.length, tail.length * once.length);
+                assertClose(last, once, method + ": the last token, chunked vs whole");
+                assertClose(both[1], single, method + ": a decode token in a prefill step vs alone");
+            }
+        }
+    }
+
+    /**
+     * A 2-bit cache's rows as prefill attention decodes them (packed codes un-rotated, RoPE applied; window rows as
+     * they are) are the rows decode attention scores in registers: from two caches filled alike, a token decoded
+     * alone and the same token first in a prefill step get the same logits. (Whole sequences cannot be compared so:
+     * with every token 2-bit, GEMMs of other sizes flip codes and the flips compound, on the CPU as on the GPU.)
+     * No sinks: the step's second token could become one and change which row the first reads.
+     */
+    @Test
+    void twoBitPrefillAttentionGivesTheLogitsOfDecodeAttention() {
+        int[] ids = Arrays.copyOf(longPrompt(), 150);
+        for (String[] m : new String[][] {{"rotatekv2:sinks=0", "window"}, {"rotatekv2:sinks=0", "all"},
+                {"rotatekv2:sinks=0,prerope=off,rotation-heads=1,reorder=off", "window"}}) {
+            IntFunction<KvCache> make = caches(m[0], m[1].equals("window"));
+            try (KvCache decoded = make.apply(256); KvCache prefilled = make.apply(256)) {
+                gpu.forward(List.of(new LlamaModel.Step(decoded, ids, false)));
+                gpu.forward(List.of(new LlamaModel.Step(prefilled, ids, false)));
+                float[] alone = gpu.forward(List.of(new LlamaModel.Step(decoded, new int[] {42}, false)))[0];
+                float[] first = Arrays.copyOf(gpu.forward(List.of(new LlamaModel.Step(prefilled, new int[] {42, 43}, true)))[0], alone.length);
+                assertClose(first, alone, m[0] + " (" + m[1] + "): the token in a prefill step vs decoded");
+            }
+        }
+    }
+
+    private static IntFunction<KvCache> caches(String method, boolean window) {
+        return method.equals("fp16") ? gpu::newCache
+                : gpu.rotateKv(KvMethod.parse(method), KvCacheFactory.calibration(cpu), window)::newCache;
     }
 
     @Test
