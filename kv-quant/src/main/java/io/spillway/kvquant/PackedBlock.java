@@ -73,31 +73,28 @@ public final class PackedBlock {
     }
 
     /**
-     * A per-token block from codes already chosen ({@code codes[r * cols + c]}, each below {@code 1 << bits})
-     * and each group's fp16 scale and minimum bits ({@code [r * groups + g]}): another packer's output
-     * (the GPU's) in this class's stored form.
+     * A per-token block from another packer's output (the GPU's): codes packed as this class stores them, row by
+     * row, column {@code c} at bit {@code c * bits} (from the low bits of a byte up), kept, not copied; and each
+     * group's fp16 scale and minimum bits ({@code [r * groups + g]}).
      */
-    public static PackedBlock ofCodes(int rows, int cols, int groupSize, int bits, int[] codes, short[] scales, short[] mins) {
+    public static PackedBlock ofPacked(int rows, int cols, int groupSize, int bits, byte[] packed, short[] scales, short[] mins) {
         checkBits(bits);
         int groups = groupSize <= 0 ? -1 : cols / groupSize;
-        if (groups < 0 || cols % groupSize != 0 || codes.length != rows * cols || scales.length != rows * groups
-                || mins.length != rows * groups) {
+        if (groups < 0 || cols % groupSize != 0 || (long) cols * bits % 8 != 0 || packed.length != rows * cols * bits / 8
+                || scales.length != rows * groups || mins.length != rows * groups) {
             throw new IllegalArgumentException("codes, scales and mins do not fit " + rows + "x" + cols + " in groups of " + groupSize);
         }
         byte[] rowBits = new byte[rows];
         Arrays.fill(rowBits, (byte) bits);
-        PackedBlock b = new PackedBlock(Axis.TOKEN, rows, cols, groupSize, rowBits, new byte[rows * cols * bits / 8],
-                scales.clone(), mins.clone());
-        for (int r = 0; r < rows; r++) {
-            for (int c = 0; c < cols; c++) {
-                int q = codes[r * cols + c];
-                if (q >>> bits != 0) {
-                    throw new IllegalArgumentException("code " + q + " does not fit " + bits + " bits");
-                }
-                b.setCode(r, c, q);
-            }
+        return new PackedBlock(Axis.TOKEN, rows, cols, groupSize, rowBits, packed, scales.clone(), mins.clone());
+    }
+
+    /** Copies the packed codes as {@link #ofPacked} takes them (rows of uniform width) to {@code dst[off..]}. */
+    public void copyPacked(byte[] dst, int off) {
+        if (!uniformBits()) {
+            throw new IllegalStateException("the block's rows have different bit widths");
         }
-        return b;
+        System.arraycopy(codes, 0, dst, off, codes.length);
     }
 
     /**

@@ -158,27 +158,31 @@ class PackedBlockTest {
     }
 
     @Test
-    void rebuildsABlockFromItsCodesScalesAndMins() {
+    void rebuildsABlockFromItsPackedCodesScalesAndMins() {
         int rows = 5, cols = 64, group = 32, groups = cols / group;
         int[] bits = new int[rows];
         Arrays.fill(bits, 2);
         PackedBlock b = PackedBlock.perToken(gaussian(rows * cols, 3), 0, rows, cols, group, bits);
-        int[] codes = new int[rows * cols];
+        byte[] packed = new byte[rows * cols / 4 + 1];
+        b.copyPacked(packed, 1);
         short[] scales = new short[rows * groups];
         short[] mins = new short[rows * groups];
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
-                codes[r * cols + c] = b.code(r, c);
+                assertThat((packed[1 + (r * cols + c) / 4] >> (2 * (c % 4))) & 3).as("code %d,%d", r, c).isEqualTo(b.code(r, c));
             }
             for (int g = 0; g < groups; g++) {
                 scales[r * groups + g] = b.scaleBits(r * groups + g);
                 mins[r * groups + g] = b.minBits(r * groups + g);
             }
         }
-        assertThat(PackedBlock.ofCodes(rows, cols, group, 2, codes, scales, mins)).isEqualTo(b);
-        codes[7] = 4;
-        assertThatThrownBy(() -> PackedBlock.ofCodes(rows, cols, group, 2, codes, scales, mins)).hasMessageContaining("does not fit 2 bits");
-        assertThatThrownBy(() -> PackedBlock.ofCodes(rows, cols, group, 2, new int[3], scales, mins)).hasMessageContaining("do not fit");
+        byte[] codes = Arrays.copyOfRange(packed, 1, packed.length);
+        assertThat(PackedBlock.ofPacked(rows, cols, group, 2, codes, scales, mins)).isEqualTo(b);
+        assertThatThrownBy(() -> PackedBlock.ofPacked(rows, cols, group, 2, new byte[3], scales, mins)).hasMessageContaining("do not fit");
+        assertThatThrownBy(() -> PackedBlock.ofPacked(rows, cols, group, 3, codes, scales, mins)).hasMessageContaining("bits must be");
+        int[] mixed = {2, 4, 2, 2, 2};
+        assertThatThrownBy(() -> PackedBlock.perToken(gaussian(rows * cols, 3), 0, rows, cols, group, mixed).copyPacked(packed, 0))
+                .hasMessageContaining("different bit widths");
     }
 
     @Test

@@ -349,6 +349,13 @@ public final class CudaDevice implements AutoCloseable {
         toDevice(dst, new FloatPointer(a), 4L * a.length);
     }
 
+    /** A new device copy of {@code a}. */
+    Pointer upload(int[] a) {
+        Pointer p = alloc(4L * a.length);
+        uploadInts(p, a);
+        return p;
+    }
+
     void uploadInts(Pointer dst, int[] a) {
         toDevice(dst, new IntPointer(a), 4L * a.length);
     }

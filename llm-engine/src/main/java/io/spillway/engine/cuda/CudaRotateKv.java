@@ -7,7 +7,6 @@ import io.spillway.engine.model.ModelConfig;
 import io.spillway.kvquant.Calibration;
 import io.spillway.kvquant.KvMethod;
 import io.spillway.kvquant.PackedBlock;
-import org.bytedeco.javacpp.IntPointer;
 import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 
@@ -37,9 +36,9 @@ public final class CudaRotateKv {
     private final int keyGroup;
     private final int valueGroup;
     private final int sinks;
-    private final int[][] orders;
     private final String calibrationId;
     private final Pointer order;
+    private final Pointer keySlots;
     private final Pointer keyGroups;
     private final Pointer invFreq;
     private final Map<Integer, Pointer> layouts = new HashMap<>();
@@ -69,21 +68,21 @@ public final class CudaRotateKv {
         this.valueGroup = method.values().groupSize() == 0 ? d : method.values().groupSize();
         this.sinks = method.sinkActivations();
         int kvDim = c.kvDim();
-        this.orders = QuantizedKvCache.keyOrders(method, calibration, layout);
+        int[][] orders = QuantizedKvCache.keyOrders(method, calibration, layout);
         this.calibrationId = orders == null ? "" : calibration.id();
         byte[] groups = new byte[c.numLayers() * kvDim];
         int[] flat = new int[c.numLayers() * kvDim];
+        int[] slots = new int[c.numLayers() * kvDim];
         for (int l = 0; l < c.numLayers(); l++) {
             for (int s = 0; s < kvDim; s++) {
                 int channel = orders == null ? s : orders[l][s];
                 flat[l * kvDim + s] = channel;
+                slots[l * kvDim + channel] = s;
                 groups[l * kvDim + channel] = (byte) (s / keyGroup);
             }
         }
-        this.order = orders == null ? new Pointer() : device.alloc(4L * flat.length);
-        if (orders != null) {
-            device.toDevice(order, new IntPointer(flat), 4L * flat.length);
-        }
+        this.order = orders == null ? new Pointer() : device.upload(flat);
+        this.keySlots = orders == null ? new Pointer() : device.upload(slots);
         this.keyGroups = device.alloc(groups.length);
         device.toDevice(keyGroups, new org.bytedeco.javacpp.BytePointer(groups), groups.length);
         List<String> defines = new ArrayList<>(List.of("HD=" + d, "HEADS=" + c.numHeads(), "QPK=" + c.numHeads() / c.numKvHeads(),
@@ -164,17 +163,8 @@ public final class CudaRotateKv {
         return new SpillFormat(method.name(), 2, 2, keyGroup, calibrationId, KvLayout.of(config), method.blockTokens());
     }
 
-    /** The channel that key slot {@code slot} of {@code layer} was gathered from (slots are quantization order). */
-    int keyChannel(int layer, int slot) {
-        return orders == null ? slot : orders[layer][slot];
-    }
-
     int sinks() {
         return sinks;
-    }
-
-    int rotationSize() {
-        return rotationSize;
     }
 
     int keyGroup() {
@@ -265,6 +255,23 @@ public final class CudaRotateKv {
                 int span, Pointer rows) {
         kernels.launch("rkv_unpack", new int[] {(span + 3) / 4, config.kvDim() / rotationSize, sequences}, 128, seqLast, pos,
                 windowStart, caches, layout, layer, keyGroups, ropeTable, rows, span);
+    }
+
+    /**
+     * Copies the packed codes of positions {@code [0, rows)} of {@code layer} to {@code out} in the CPU cache's
+     * layout (slot order, four codes a byte): keys, then values, {@code rows * kvDim / 4} bytes each.
+     */
+    void spillCodes(CudaRotateKvCache cache, int layer, int rows, Pointer out) {
+        kernels.launch("rkv_spill_codes", codeBlocks(rows), 1, THREADS, cache.address(), cache.layout(), layer, order, rows, out);
+    }
+
+    /** The inverse of {@link #spillCodes}: {@code in} holds both sides in the CPU's layout. */
+    void restoreCodes(CudaRotateKvCache cache, int layer, int rows, Pointer in) {
+        kernels.launch("rkv_restore_codes", codeBlocks(rows), 1, THREADS, cache.address(), cache.layout(), layer, keySlots, rows, in);
+    }
+
+    private int codeBlocks(int rows) {
+        return (int) Math.max(1, Math.min((2L * rows * config.kvDim() / 4 + THREADS - 1) / THREADS, 65535));
     }
 
     /** Bytes of {@code partial} that {@link #attend} needs. */

@@ -1,6 +1,7 @@
 package io.spillway.engine.cuda;
 
 import io.spillway.kvquant.PackedBlock;
+import org.bytedeco.javacpp.Pointer;
 
 import java.io.DataInput;
 import java.io.DataOutput;
@@ -16,8 +17,9 @@ import java.util.TreeMap;
 /**
  * One layer of a {@link CudaRotateKvCache} in the CPU {@code QuantizedKvCache}'s spill form and back:
  * packed blocks of {@code blockTokens} rows (codes in quantization-slot order, where the GPU keeps them
- * by rotated channel in its lanes' words), the fp16 window, the sink tracker and the sinks' fp16 rows.
- * Nothing is dequantized: the codes, scales and minimums move bit for bit.
+ * by rotated channel in its lanes' words: rotatekv.cu's rkv_spill_codes and rkv_restore_codes reorder them
+ * on the device), the fp16 window, the sink tracker and the sinks' fp16 rows. Nothing is dequantized: the
+ * codes, scales and minimums move bit for bit.
  */
 final class RotateKvSpill {
     private final CudaRotateKvCache cache;
@@ -43,16 +45,25 @@ final class RotateKvSpill {
         int tokens = cache.length();
         int from = cache.windowStart(tokens);
         int block = kv.method().blockTokens();
-        byte[] kc = read(base, CudaRotateKvCache.KEY_CODES, from * kvDim / 4);
-        byte[] vc = read(base, CudaRotateKvCache.VALUE_CODES, from * kvDim / 4);
+        int side = from * kvDim / 4;
+        byte[] codes = new byte[0];
+        if (side > 0) {
+            Pointer staging = cache.device.alloc(2L * side);
+            try {
+                kv.spillCodes(cache, layer, from, staging);
+                codes = cache.device.readBytes(staging.address(), 2 * side);
+            } finally {
+                cache.device.free(staging);
+            }
+        }
         ByteBuffer ksm = le(read(base, CudaRotateKvCache.KEY_SCALES, 4 * from * keyGroups));
         ByteBuffer vsm = le(read(base, CudaRotateKvCache.VALUE_SCALES, 4 * from * valueGroups));
         out.writeInt((from + block - 1) / block);
         for (int start = 0; start < from; start += block) {
             int rows = Math.min(block, from - start);
             out.writeInt(start);
-            packed(kc, ksm, start, rows, kv.keyGroup(), keyGroups, s -> kv.keyChannel(layer, s)).writeTo(out);
-            packed(vc, vsm, start, rows, kv.valueGroup(), valueGroups, s -> s).writeTo(out);
+            packed(codes, 0, ksm, start, rows, kv.keyGroup(), keyGroups).writeTo(out);
+            packed(codes, side, vsm, start, rows, kv.valueGroup(), valueGroups).writeTo(out);
         }
         int window = tokens - from;
         out.writeInt(from);
@@ -90,8 +101,8 @@ final class RotateKvSpill {
         cache.checkRestore(tokens);
         int from = cache.windowStart(tokens);
         int block = kv.method().blockTokens();
-        byte[] kc = new byte[tokens * kvDim / 4];
-        byte[] vc = new byte[tokens * kvDim / 4];
+        int side = tokens * kvDim / 4;
+        byte[] codes = new byte[2 * side];
         ByteBuffer ksm = le(new byte[4 * tokens * keyGroups]);
         ByteBuffer vsm = le(new byte[4 * tokens * valueGroups]);
         int blocks = in.readInt();
@@ -107,8 +118,8 @@ final class RotateKvSpill {
                     || !fits(k, kv.keyGroup()) || !fits(v, kv.valueGroup())) {
                 throw corrupt(layer, "block " + b + " does not fit the cache's shape");
             }
-            unpack(k, kc, ksm, start, keyGroups, s -> kv.keyChannel(layer, s));
-            unpack(v, vc, vsm, start, valueGroups, s -> s);
+            unpack(k, codes, 0, ksm, start, keyGroups);
+            unpack(v, codes, side, vsm, start, valueGroups);
             next = start + k.rows();
         }
         int windowStart = in.readInt();
@@ -129,8 +140,16 @@ final class RotateKvSpill {
         }
         Sinks sinks = Sinks.read(in, layer, tokens, from, kv.sinks(), kvDim);
         long base = base(layer);
-        write(base, CudaRotateKvCache.KEY_CODES, kc);
-        write(base, CudaRotateKvCache.VALUE_CODES, vc);
+        if (side > 0) {
+            Pointer staging = cache.device.alloc(2L * side);
+            try {
+                cache.device.writeBytes(staging.address(), codes);
+                kv.restoreCodes(cache, layer, tokens, staging);
+                cache.device.synchronize();
+            } finally {
+                cache.device.free(staging);
+            }
+        }
         write(base, CudaRotateKvCache.KEY_SCALES, ksm.array());
         write(base, CudaRotateKvCache.VALUE_SCALES, vsm.array());
         write(base, CudaRotateKvCache.WINDOW_KEYS, wk);
@@ -229,51 +248,24 @@ final class RotateKvSpill {
         return true;
     }
 
-    /** Rows {@code [start, start + rows)} as a block whose column {@code s} is the GPU's channel {@code channel(s)}. */
-    private PackedBlock packed(byte[] codes, ByteBuffer scales, int start, int rows, int group, int groups,
-                               java.util.function.IntUnaryOperator channel) {
-        int[] q = new int[rows * kvDim];
+    /** Rows {@code [start, start + rows)} of one side's codes (from {@code codes[at]}, the CPU's layout) as a block. */
+    private PackedBlock packed(byte[] codes, int at, ByteBuffer scales, int start, int rows, int group, int groups) {
         short[] scale = new short[rows * groups];
         short[] min = new short[rows * groups];
-        for (int r = 0; r < rows; r++) {
-            int row = (start + r) * kvDim / 4;
-            for (int s = 0; s < kvDim; s++) {
-                int c = channel.applyAsInt(s);
-                q[r * kvDim + s] = (codes[row + codeByte(c)] >>> codeShift(c)) & 3;
-            }
-            for (int g = 0; g < groups; g++) {
-                int word = scales.getInt(4 * ((start + r) * groups + g));
-                scale[r * groups + g] = (short) word;
-                min[r * groups + g] = (short) (word >>> 16);
-            }
+        for (int i = 0; i < rows * groups; i++) {
+            int word = scales.getInt(4 * (start * groups + i));
+            scale[i] = (short) word;
+            min[i] = (short) (word >>> 16);
         }
-        return PackedBlock.ofCodes(rows, kvDim, group, 2, q, scale, min);
+        int from = at + start * kvDim / 4;
+        return PackedBlock.ofPacked(rows, kvDim, group, 2, Arrays.copyOfRange(codes, from, from + rows * kvDim / 4), scale, min);
     }
 
-    private void unpack(PackedBlock b, byte[] codes, ByteBuffer scales, int start, int groups,
-                        java.util.function.IntUnaryOperator channel) {
-        for (int r = 0; r < b.rows(); r++) {
-            int row = (start + r) * kvDim / 4;
-            for (int s = 0; s < kvDim; s++) {
-                int c = channel.applyAsInt(s);
-                codes[row + codeByte(c)] |= (byte) (b.code(r, s) << codeShift(c));
-            }
-            for (int g = 0; g < groups; g++) {
-                int at = r * groups + g;
-                scales.putInt(4 * ((start + r) * groups + g), (b.scaleBits(at) & 0xffff) | (b.minBits(at) & 0xffff) << 16);
-            }
+    private void unpack(PackedBlock b, byte[] codes, int at, ByteBuffer scales, int start, int groups) {
+        b.copyPacked(codes, at + start * kvDim / 4);
+        for (int i = 0; i < b.rows() * groups; i++) {
+            scales.putInt(4 * (start * groups + i), (b.scaleBits(i) & 0xffff) | (b.minBits(i) & 0xffff) << 16);
         }
-    }
-
-    /** rotatekv.cu's lanes: within a rotation group lane L holds channels v * 32 + L, one little-endian word per lane. */
-    private int codeByte(int channel) {
-        int rs = kv.rotationSize();
-        int in = channel % rs;
-        return (channel / rs * 32 + in % 32) * (rs / 128) + 2 * (in / 32) / 8;
-    }
-
-    private static int codeShift(int channel) {
-        return 2 * (channel % 128 / 32) % 8;
     }
 
     private byte[] window(byte[] rows, int t) {

@@ -3,6 +3,8 @@ package io.spillway.engine.cuda;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * fp16 rows between device bytes (little-endian) and a spill stream, where the CPU caches write each
@@ -25,12 +27,10 @@ final class SpillHalves {
         System.arraycopy(swapped, 0, le, off, 2 * count);
     }
 
+    /** Bulk views in the two byte orders: the JIT swaps whole vectors, not a byte at a time. */
     private static byte[] swapped(byte[] src, int off, int count) {
         byte[] out = new byte[2 * count];
-        for (int i = 0; i < count; i++) {
-            out[2 * i] = src[off + 2 * i + 1];
-            out[2 * i + 1] = src[off + 2 * i];
-        }
+        ByteBuffer.wrap(out).asShortBuffer().put(ByteBuffer.wrap(src, off, 2 * count).slice().order(ByteOrder.LITTLE_ENDIAN).asShortBuffer());
         return out;
     }
 }

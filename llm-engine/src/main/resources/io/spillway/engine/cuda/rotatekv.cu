@@ -650,3 +650,58 @@ extern "C" __global__ void rkv_combine(const float* partial, int splits, __half*
 #endif
     out[((size_t) t * HEADS + head) * HD + i] = __float2half(o[i]);
 }
+
+// Spills move codes between the lanes' layout and the CPU's (channel slot s at bits 2 (s % 4) of byte s / 4, keys'
+// slots in the calibrated order): one thread per byte of either, positions [0, rows), for keys (slot_of: the
+// inverse order, and order) and values (identity) alike.
+
+// Lane-layout byte and shift of channel c's code.
+__device__ __forceinline__ int lane_byte(int c, int* shift) {
+    int in = c % RS, v = in / 32;
+    *shift = 2 * (v % 4);
+    return (c / RS * 32 + in % 32) * WB + v / 4;
+}
+
+// CPU-layout bytes from the cache: keys then values, rows x KVD / 4 bytes each.
+extern "C" __global__ void rkv_spill_codes(unsigned long long cache, const long long* lay, int layer, const int* order,
+                                           int rows, unsigned char* out) {
+    const unsigned char* base = layer_base(cache, lay, layer);
+    long long n = (long long) rows * (KVD / 4);
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < 2 * n; i += (long long) gridDim.x * blockDim.x) {
+        bool keys = i < n;
+        long long at = keys ? i : i - n;
+        int p = (int) (at / (KVD / 4)), b = (int) (at % (KVD / 4));
+        const unsigned char* row = base + lay[keys ? L_KC : L_VC] + (size_t) p * (KVD / 4);
+        unsigned int byte = 0;
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            int slot = 4 * b + k, shift;
+            int c = keys && order ? order[(size_t) layer * KVD + slot] : slot;
+            int from = lane_byte(c, &shift);
+            byte |= ((row[from] >> shift) & 3u) << (2 * k);
+        }
+        out[i] = (unsigned char) byte;
+    }
+}
+
+// The inverse: the cache's lane-layout bytes from CPU-layout ones.
+extern "C" __global__ void rkv_restore_codes(unsigned long long cache, const long long* lay, int layer, const int* slot_of,
+                                             int rows, const unsigned char* in) {
+    unsigned char* base = layer_base(cache, lay, layer);
+    long long n = (long long) rows * (KVD / 4);
+    for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < 2 * n; i += (long long) gridDim.x * blockDim.x) {
+        bool keys = i < n;
+        long long at = keys ? i : i - n;
+        int p = (int) (at / (KVD / 4)), b = (int) (at % (KVD / 4));
+        const unsigned char* row = in + (keys ? 0 : n) + (size_t) p * (KVD / 4);
+        int w = b / WB, g = w / 32, lane = w % 32;
+        unsigned int byte = 0;
+#pragma unroll
+        for (int k = 0; k < 4; k++) {
+            int c = g * RS + (4 * (b % WB) + k) * 32 + lane;
+            int slot = keys && slot_of ? slot_of[(size_t) layer * KVD + c] : c;
+            byte |= ((row[slot / 4] >> (2 * (slot % 4))) & 3u) << (2 * k);
+        }
+        base[lay[keys ? L_KC : L_VC] + at] = (unsigned char) byte;
+    }
+}

@@ -89,7 +89,8 @@ class CudaSpillTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"fp16", "rotatekv2", "rotatekv2:reorder=off,sinks=0", "rotatekv2:block=64"})
+    @ValueSource(strings = {"fp16", "rotatekv2", "rotatekv2:reorder=off,sinks=0", "rotatekv2:block=64",
+            "rotatekv2:prerope=off,rotation-heads=1,reorder=off"})
     void aGpuSpillResumesOnTheGpuWithTheSameLogitsAndOnTheCpuAsTheVeryBits(String method) throws IOException {
         int[] ids = history();
         try (KvCache hot = gpuCaches(method, true).get()) {
