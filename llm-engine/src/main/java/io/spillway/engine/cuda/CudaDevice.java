@@ -92,6 +92,16 @@ public final class CudaDevice implements AutoCloseable {
     static final String PRELUDE = "common.cuh";
     /** cuBLAS's own workspace would be allocated while a graph is captured; this one is fixed. */
     private static final long BLAS_WORKSPACE = 32L << 20;
+    /**
+     * Decode steps of up to {@link #GEMV_TOKENS} tokens multiply by llama.cu's {@code gemv_T}, which streams the
+     * weights at a larger fraction of the memory bandwidth than cuBLAS does with so few columns
+     * ({@code -Dspillway.cuda.gemv=false}: cuBLAS for every size).
+     */
+    private static final boolean GEMV = Boolean.parseBoolean(System.getProperty("spillway.cuda.gemv", "true"));
+    /** Measured: faster at 1 and 2 tokens, mixed at 4 (docs/BENCHMARKS.md). */
+    private static final int GEMV_TOKENS = 2;
+    /** 8 warps a block, 2 rows a warp. */
+    private static final int GEMV_ROWS_PER_BLOCK = 16;
 
     private final String name;
     private final String arch;
@@ -427,6 +437,11 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     private void gemm(Pointer w, Pointer x, Pointer out, int rows, int cols, int tokens, FloatPointer beta) {
+        if (GEMV && tokens <= GEMV_TOKENS && cols % 8 == 0) {
+            launch("gemv_" + tokens, (rows + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK, 1, 256, w, x, out, rows, cols,
+                    beta == gemmOne ? 1 : 0);
+            return;
+        }
         timed(() -> "gemm " + rows + "x" + cols, () -> check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, gemmOne, w,
                 CUDA_R_16F, cols, x, CUDA_R_16F, cols, beta, out, CUDA_R_32F, rows, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT),
                 "cublasGemmEx"));

@@ -334,6 +334,88 @@ ATTEND_PREFILL(64)
 ATTEND_PREFILL(96)
 ATTEND_PREFILL(128)
 
+// Matrix-vector products for decode steps of one or two tokens: out[t][r] (+)= x[t] . w[r], fp16 w and x, fp32 sums
+// and output. Reading w is the whole cost, so each warp streams GV_ROWS rows in 16-byte loads (GV_UNROLL of
+// each in flight, not kept in L1) and dots every chunk with each token's x. cols must be a multiple of 8.
+#define GV_ROWS 2
+#define GV_UNROLL 4
+
+__device__ __forceinline__ uint4 load_stream(const uint4* p) {
+    uint4 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];" : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w) : "l"(p));
+    return v;
+}
+
+__device__ __forceinline__ void halves8(uint4 v, float* f) {
+    unsigned int w[4] = {v.x, v.y, v.z, v.w};
+#pragma unroll
+    for (int i = 0; i < 4; i++) {
+        f[2 * i] = __half2float((__half) (w[i] & 0xffff));
+        f[2 * i + 1] = __half2float((__half) (w[i] >> 16));
+    }
+}
+
+template <int T>
+__device__ void gemv(const __half* w, const __half* x, float* out, int rows, int cols, int add) {
+    int lane = threadIdx.x & 31;
+    int r0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * GV_ROWS;
+    if (r0 >= rows) return;
+    int chunks = cols / 8;
+    const uint4* wr[GV_ROWS];
+#pragma unroll
+    for (int i = 0; i < GV_ROWS; i++) wr[i] = (const uint4*) (w + (size_t) min(r0 + i, rows - 1) * cols);
+    const uint4* xv = (const uint4*) x;
+    float acc[GV_ROWS][T];
+#pragma unroll
+    for (int i = 0; i < GV_ROWS; i++)
+#pragma unroll
+        for (int t = 0; t < T; t++) acc[i][t] = 0;
+    for (int c0 = lane; c0 < chunks; c0 += 32 * GV_UNROLL) {
+        uint4 wv[GV_ROWS][GV_UNROLL];
+#pragma unroll
+        for (int u = 0; u < GV_UNROLL; u++)
+#pragma unroll
+            for (int i = 0; i < GV_ROWS; i++)
+                wv[i][u] = c0 + 32 * u < chunks ? load_stream(wr[i] + c0 + 32 * u) : make_uint4(0, 0, 0, 0);
+#pragma unroll
+        for (int u = 0; u < GV_UNROLL; u++) {
+            int c = c0 + 32 * u;
+            if (c >= chunks) break;
+#pragma unroll
+            for (int t = 0; t < T; t++) {
+                float xf[8];
+                halves8(xv[(size_t) t * chunks + c], xf);
+#pragma unroll
+                for (int i = 0; i < GV_ROWS; i++) {
+                    float wf[8];
+                    halves8(wv[i][u], wf);
+#pragma unroll
+                    for (int e = 0; e < 8; e++) acc[i][t] = fmaf(wf[e], xf[e], acc[i][t]);
+                }
+            }
+        }
+    }
+#pragma unroll
+    for (int i = 0; i < GV_ROWS; i++) {
+#pragma unroll
+        for (int t = 0; t < T; t++) {
+            float v = acc[i][t];
+            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
+            if (lane == 0 && r0 + i < rows) {
+                float* dst = out + (size_t) t * rows + r0 + i;
+                *dst = add ? *dst + v : v;
+            }
+        }
+    }
+}
+
+#define GEMV(T) \
+    extern "C" __global__ void gemv_##T(const __half* w, const __half* x, float* out, int rows, int cols, int add) { \
+        gemv<T>(w, x, out, rows, cols, add); \
+    }
+GEMV(1)
+GEMV(2)
+
 // Random weights for benchmarks of real shapes: uniform in [-scale, scale) from a hash of the index.
 extern "C" __global__ void fill_random(__half* out, long long n, unsigned int seed, float scale) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {

@@ -221,10 +221,9 @@ class CudaLlamaModelTest {
                 float[][] both = gpu.forward(List.of(new LlamaModel.Step(chunked, tail, true),
                         new LlamaModel.Step(mixed, new int[] {7}, false)));
                 assertThat(both[0]).as("%s: all logits of the second chunk", method).hasSize(tail.length * once.length);
-                // Only rounding differs: cuBLAS may take another GEMM algorithm for another number of tokens.
                 float[] last = Arrays.copyOfRange(both[0], (tail.length - 1) * once.length, tail.length * once.length);
-                assertClose(last, once, method + ": the last token, chunked vs whole");
-                assertClose(both[1], single, method + ": a decode token in a prefill step vs alone");
+                assertSameLogits(method, last, once, "the last token, chunked vs whole");
+                assertSameLogits(method, both[1], single, "a decode token in a prefill step vs alone");
             }
         }
     }
@@ -249,6 +248,19 @@ class CudaLlamaModelTest {
                 float[] first = Arrays.copyOf(gpu.forward(List.of(new LlamaModel.Step(prefilled, new int[] {42, 43}, true)))[0], alone.length);
                 assertClose(first, alone, m[0] + " (" + m[1] + "): the token in a prefill step vs decoded");
             }
+        }
+    }
+
+    /**
+     * Only rounding differs between steps of other sizes (the GEMMs take other algorithms). With fp16 KV that
+     * stays within 0.05 a logit; a 2-bit code at a rounding boundary can flip and move a few logits further, so
+     * there the mean is bounded: a token read or written in the wrong place moves it by far more.
+     */
+    private static void assertSameLogits(String method, float[] actual, float[] expected, String what) {
+        if (method.equals("fp16")) {
+            assertClose(actual, expected, method + ": " + what);
+        } else {
+            assertThat(meanAbsDiff(actual, expected)).as("%s: %s, mean |difference|", method, what).isLessThan(0.02);
         }
     }
 
