@@ -3,6 +3,7 @@ package io.spillway.kvquant;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 
 /**
@@ -237,12 +238,23 @@ public final class PackedBlock {
         out.writeInt(groupSize);
         out.write(rowBits);
         out.write(codes);
-        for (short s : scales) {
-            out.writeShort(s);
-        }
-        for (short m : mins) {
-            out.writeShort(m);
-        }
+        out.write(bigEndian(scales));
+        out.write(bigEndian(mins));
+    }
+
+    /** The shorts as {@link DataOutput#writeShort} writes them, converted in bulk. */
+    private static byte[] bigEndian(short[] values) {
+        byte[] out = new byte[2 * values.length];
+        ByteBuffer.wrap(out).asShortBuffer().put(values);
+        return out;
+    }
+
+    private static short[] readShorts(DataInput in, int n) throws IOException {
+        byte[] raw = new byte[2 * n];
+        in.readFully(raw);
+        short[] out = new short[n];
+        ByteBuffer.wrap(raw).asShortBuffer().get(out);
+        return out;
     }
 
     /** Reads what {@link #writeTo} wrote, refusing shapes that do not hold together. */
@@ -271,14 +283,8 @@ public final class PackedBlock {
         byte[] codes = new byte[Math.toIntExact(total)];
         in.readFully(codes);
         int groups = axis == Axis.TOKEN ? rows * (cols / groupSize) : (rows + groupSize - 1) / groupSize * cols;
-        short[] scales = new short[groups];
-        short[] mins = new short[groups];
-        for (int i = 0; i < groups; i++) {
-            scales[i] = in.readShort();
-        }
-        for (int i = 0; i < groups; i++) {
-            mins[i] = in.readShort();
-        }
+        short[] scales = readShorts(in, groups);
+        short[] mins = readShorts(in, groups);
         return new PackedBlock(axis, rows, cols, groupSize, rowBits, codes, scales, mins);
     }
 
