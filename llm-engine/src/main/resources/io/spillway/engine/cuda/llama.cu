@@ -525,10 +525,16 @@ __device__ unsigned int select_key(const float* row, int vocab, unsigned int flo
     return prefix;
 }
 
+// The float whose order_key is k.
+__device__ __forceinline__ float key_value(unsigned int k) {
+    return __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
+}
+
 // Sampling on the GPU with the host Sampler's filters, in HF's order: temperature, top-k (ties with the
-// k-th kept), top-p over what top-k left (tokens tied at the boundary all kept), min-p, then the token
-// where u times the kept mass falls, in id order. One block per row; per row params = {temperature,
-// top_p, min_p, u} and top_k (0: off). Temperature 0 is greedy: the argmax.
+// k-th kept), top-p over what top-k left (of the tokens tied at its boundary, as the host sorts them: by id,
+// while the mass before them is below top_p's), min-p, then the token where u times the kept mass falls, in
+// id order. One block per row; per row params = {temperature, top_p, min_p, u} and top_k (0: off).
+// Temperature 0 is greedy: the argmax.
 extern "C" __global__ void sample_rows(const float* logits, int vocab, const float4* params, const int* top_k, int* out) {
     const float* row = logits + (size_t) blockIdx.x * vocab;
     float4 p = params[blockIdx.x];
@@ -541,22 +547,45 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
     float inv_t = 1.0f / p.x;
     int k = top_k[blockIdx.x];
     unsigned int floor = k > 0 && k < vocab ? select_key(row, vocab, 0, false, mx, inv_t, (float) k) : 0;
+    int tied_kept = 0x7fffffff;
     if (p.y < 1) {
         float mass = 0;
         for (int i = threadIdx.x; i < vocab; i += blockDim.x)
             if (order_key(row[i]) >= floor) mass += expf((row[i] - mx) * inv_t);
         mass = block_sum(mass);
         floor = select_key(row, vocab, floor, true, mx, inv_t, p.y * mass);
+        // Tokens tied at the boundary weigh the same: the first ceil((target - above) / w) of them reach the target.
+        float above = 0;
+        for (int i = threadIdx.x; i < vocab; i += blockDim.x)
+            if (order_key(row[i]) > floor) above += expf((row[i] - mx) * inv_t);
+        above = block_sum(above);
+        tied_kept = max(1, (int) ceilf((p.y * mass - above) / expf((key_value(floor) - mx) * inv_t)));
     }
     // Each thread sums a contiguous run of ids; the run where u * mass falls is scanned token by token.
     __shared__ float run[1024];
+    __shared__ int tied_before[1024];
     __shared__ int owner;
     __shared__ float rest;
     int per = (vocab + blockDim.x - 1) / blockDim.x, from = threadIdx.x * per, to = min(vocab, from + per);
+    int tied = 0;
+    for (int i = from; i < to; i++) tied += order_key(row[i]) == floor;
+    tied_before[threadIdx.x] = tied;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        int before = 0;
+        for (int t = 0; t < (int) blockDim.x; t++) {
+            int n = tied_before[t];
+            tied_before[t] = before;
+            before += n;
+        }
+    }
+    __syncthreads();
     float sum = 0;
+    int seen = tied_before[threadIdx.x];
     for (int i = from; i < to; i++) {
         float w = expf((row[i] - mx) * inv_t);
-        if (order_key(row[i]) >= floor && w >= p.z) sum += w;
+        unsigned int key = order_key(row[i]);
+        if ((key > floor || (key == floor && seen++ < tied_kept)) && w >= p.z) sum += w;
     }
     run[threadIdx.x] = sum;
     __syncthreads();
@@ -579,9 +608,11 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
     if (threadIdx.x == owner) {
         int last = best;
         float c = 0;
+        seen = tied_before[threadIdx.x];
         for (int i = from; i < to; i++) {
             float w = expf((row[i] - mx) * inv_t);
-            if (order_key(row[i]) >= floor && w >= p.z) {
+            unsigned int key = order_key(row[i]);
+            if ((key > floor || (key == floor && seen++ < tied_kept)) && w >= p.z) {
                 last = i;
                 c += w;
                 if (rest < c) break;

@@ -56,28 +56,53 @@ class CudaSamplingTest {
         assertThat(drawn).containsOnly(best);
     }
 
-    /** Evenly spaced uniforms walk the kept tokens' cumulative distribution: each token's share comes out to within a draw. */
     @Test
     void drawsFollowTheDistributionTheFiltersLeave() {
-        int n = 2000;
         for (SamplingParams p : List.of(params(0.8, 40, 1, 0), params(1, 0, 0.9, 0), params(0.7, 50, 0.8, 0.02), params(1.3, 0, 1, 0.05))) {
-            Map<Integer, Double> expected = expected(p);
-            float[][] rows = new float[n][];
-            Arrays.fill(rows, logits);
-            double[] u = IntStream.range(0, n).mapToDouble(i -> (i + 0.5) / n).toArray();
-            int[] drawn = gpu.sample(rows, Collections.nCopies(n, p), u);
-            Map<Integer, Integer> counts = new HashMap<>();
-            for (int id : drawn) {
-                counts.merge(id, 1, Integer::sum);
-            }
-            assertThat(expected.keySet()).as("%s keeps", p).containsAll(counts.keySet());
-            expected.forEach((id, prob) -> assertThat((double) counts.getOrDefault(id, 0))
-                    .as("%s: draws of token %d (p=%.4f)", p, id, prob).isBetween(n * prob - 2, n * prob + 2));
+            assertDrawsFollowTheFilters(logits, p);
         }
     }
 
+    /**
+     * Tokens tied at top-p's boundary are kept as the host sorts them, by id, only while the mass before them is
+     * below the target: of four tokens at 4.0 behind one at 5.0, top-p 0.5 keeps the first tied one and 0.7 two;
+     * top-k 3 keeps all four (ties with the k-th), and top-p 0.99 then all of them.
+     */
+    @Test
+    void topPKeepsTokensTiedAtItsBoundaryInIdOrder() {
+        float[] tied = new float[logits.length];
+        Arrays.fill(tied, -30);
+        tied[100] = 5;
+        for (int id : new int[] {7, 20, 300, 4000}) {
+            tied[id] = 4;
+        }
+        for (SamplingParams p : List.of(params(1, 0, 0.5, 0), params(1, 0, 0.7, 0), params(1, 3, 0.99, 0))) {
+            assertDrawsFollowTheFilters(tied, p);
+        }
+        assertThat(expected(tied, params(1, 0, 0.5, 0)).keySet()).containsExactlyInAnyOrder(100, 7);
+        assertThat(expected(tied, params(1, 0, 0.7, 0)).keySet()).containsExactlyInAnyOrder(100, 7, 20);
+        assertThat(expected(tied, params(1, 3, 0.99, 0)).keySet()).containsExactlyInAnyOrder(100, 7, 20, 300, 4000);
+    }
+
+    /** Evenly spaced uniforms walk the kept tokens' cumulative distribution: each token's share comes out to within a draw. */
+    private static void assertDrawsFollowTheFilters(float[] row, SamplingParams p) {
+        int n = 2000;
+        Map<Integer, Double> expected = expected(row, p);
+        float[][] rows = new float[n][];
+        Arrays.fill(rows, row);
+        double[] u = IntStream.range(0, n).mapToDouble(i -> (i + 0.5) / n).toArray();
+        int[] drawn = gpu.sample(rows, Collections.nCopies(n, p), u);
+        Map<Integer, Integer> counts = new HashMap<>();
+        for (int id : drawn) {
+            counts.merge(id, 1, Integer::sum);
+        }
+        assertThat(expected.keySet()).as("%s keeps", p).containsAll(counts.keySet());
+        expected.forEach((id, prob) -> assertThat((double) counts.getOrDefault(id, 0))
+                .as("%s: draws of token %d (p=%.4f)", p, id, prob).isBetween(n * prob - 2, n * prob + 2));
+    }
+
     /** The filters written out plainly: sort, top-k with ties, top-p prefix, min-p floor, normalize. */
-    private static Map<Integer, Double> expected(SamplingParams p) {
+    private static Map<Integer, Double> expected(float[] logits, SamplingParams p) {
         Integer[] order = IntStream.range(0, logits.length).boxed().toArray(Integer[]::new);
         Arrays.sort(order, Comparator.comparingDouble((Integer i) -> -logits[i]).thenComparingInt(i -> i));
         double max = logits[order[0]];
