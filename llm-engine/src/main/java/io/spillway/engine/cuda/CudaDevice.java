@@ -482,7 +482,12 @@ public final class CudaDevice implements AutoCloseable {
 
     /** Fills {@code halves} fp16 values at {@code dst} uniformly in [-scale, scale) from a hash of their index and {@code seed}. */
     void fillRandom(Pointer dst, long halves, int seed, float scale) {
-        kernels.launch("fill_random", (int) Math.min((halves + 255) / 256, 65535), 1, 256, dst, halves, seed, scale);
+        kernels.launch("fill_random", blocks(halves, 256), 1, 256, dst, halves, seed, scale);
+    }
+
+    /** Blocks of {@code threads} for a grid-stride loop over {@code n} elements: one each, at most 65535. */
+    static int blocks(long n, int threads) {
+        return (int) Math.min((n + threads - 1) / threads, 65535);
     }
 
     /** Launches a kernel of llama.cu; arguments are device pointers, ints, longs or floats. */

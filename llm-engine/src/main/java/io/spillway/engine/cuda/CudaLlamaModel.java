@@ -257,7 +257,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         }
         Pointer raw = device.alloc(n * t.dtype().bytes());
         device.toDevice(raw, host, n * t.dtype().bytes());
-        device.launch(t.dtype() == DType.BF16 ? "bf16_to_half" : "f32_to_half", blocks(n), 1, THREADS, raw, out, n);
+        device.launch(t.dtype() == DType.BF16 ? "bf16_to_half" : "f32_to_half", CudaDevice.blocks(n, THREADS), 1, THREADS, raw, out, n);
         device.synchronize();
         device.free(raw);
     }
@@ -266,10 +266,6 @@ public final class CudaLlamaModel implements SamplingDecoder {
         float[] v = new float[(int) t.elements()];
         new WeightMatrix(t.data(), t.dtype(), 1, v.length).rowsToFloat(0, 1, v, 0);
         return v;
-    }
-
-    private static int blocks(long n) {
-        return (int) Math.min((n + THREADS - 1) / THREADS, 65535);
     }
 
     /** Activation buffers sized for the largest step seen so far. */
@@ -600,7 +596,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
             device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.inputNorm(), b.xn, h, eps);
             device.gemm(w.qkv(), b.xn, b.qkv, qkv, h, total);
             if (w.qkvBias() != null) {
-                device.launch("add_bias", blocks((long) total * qkv), 1, THREADS, b.qkv, w.qkvBias(), qkv, (long) total * qkv);
+                device.launch("add_bias", CudaDevice.blocks((long) total * qkv, THREADS), 1, THREADS, b.qkv, w.qkvBias(), qkv, (long) total * qkv);
             }
             if (quantized == null) {
                 device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, s.capacity(), heads, kvHeads, d, 1, qkv);
@@ -627,7 +623,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
             device.gemmAdd(w.o(), b.attn, b.x, h, c.qDim(), total);
             device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.postNorm(), b.xn, h, eps);
             device.gemm(w.gateUp(), b.xn, b.gateUp, 2 * inter, h, total);
-            device.launch("silu_mul_half", blocks((long) total * inter), 1, THREADS, b.gateUp, b.act, inter, (long) total * inter);
+            device.launch("silu_mul_half", CudaDevice.blocks((long) total * inter, THREADS), 1, THREADS, b.gateUp, b.act, inter, (long) total * inter);
             device.gemmAdd(w.down(), b.act, b.x, h, inter, total);
         }
         device.launch("rmsnorm_rows_half", s.rows(), 1, THREADS, b.x, b.pickedRows, finalNorm, b.picked, h, eps);

@@ -222,7 +222,7 @@ public final class CudaRotateKv {
         }
         long n = (long) positions * (config.headDim() / 2);
         ropeTable = device.alloc(8 * n);
-        kernels.launch("rope_table", (int) Math.min((n + THREADS - 1) / THREADS, 65535), 1, THREADS, invFreq, positions, ropeTable);
+        kernels.launch("rope_table", CudaDevice.blocks(n, THREADS), 1, THREADS, invFreq, positions, ropeTable);
         ropePositions = positions;
     }
 
@@ -262,16 +262,14 @@ public final class CudaRotateKv {
      * layout (slot order, four codes a byte): keys, then values, {@code rows * kvDim / 4} bytes each.
      */
     void spillCodes(CudaRotateKvCache cache, int layer, int rows, Pointer out) {
-        kernels.launch("rkv_spill_codes", codeBlocks(rows), 1, THREADS, cache.address(), cache.layout(), layer, order, rows, out);
+        kernels.launch("rkv_spill_codes", CudaDevice.blocks(2L * rows * config.kvDim() / 4, THREADS), 1, THREADS, cache.address(),
+                cache.layout(), layer, order, rows, out);
     }
 
     /** The inverse of {@link #spillCodes}: {@code in} holds both sides in the CPU's layout. */
     void restoreCodes(CudaRotateKvCache cache, int layer, int rows, Pointer in) {
-        kernels.launch("rkv_restore_codes", codeBlocks(rows), 1, THREADS, cache.address(), cache.layout(), layer, keySlots, rows, in);
-    }
-
-    private int codeBlocks(int rows) {
-        return (int) Math.max(1, Math.min((2L * rows * config.kvDim() / 4 + THREADS - 1) / THREADS, 65535));
+        kernels.launch("rkv_restore_codes", CudaDevice.blocks(2L * rows * config.kvDim() / 4, THREADS), 1, THREADS, cache.address(),
+                cache.layout(), layer, keySlots, rows, in);
     }
 
     /** Bytes of {@code partial} that {@link #attend} needs. */
