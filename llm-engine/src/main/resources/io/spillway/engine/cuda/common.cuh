@@ -16,6 +16,16 @@ __device__ __forceinline__ __half __float2half(float f) {
 
 #define NEG_INF __int_as_float(0xff800000)
 
+// Paged KV caches: a sequence's positions live in pages of PAGE positions (every layer's rows of them), found
+// through its table of page addresses; CudaCache.PAGE is the same number.
+#define PAGE 64
+#define PAGE_SHIFT 6
+#define PAGE_SLOT(j) ((j) & (PAGE - 1))
+
+__device__ __forceinline__ unsigned long long page_at(const unsigned long long* table, int j) {
+    return table[j >> PAGE_SHIFT];
+}
+
 __device__ float block_sum(float v) {
     __shared__ float part[32];
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);

@@ -29,10 +29,11 @@ extern "C" __global__ void rmsnorm_rows_half(const float* x, const int* rows, co
 // One block per token: RoPE on its query heads and, when rope_keys, its key heads (rotate_half pairing,
 // angles in fp32 as transformers computes them; a token's q, k and v start `stride` floats after the
 // previous token's, as the fused q/k/v GEMM writes them); then, where cache is not null, its keys and values
-// stored as fp16 at its position in its cache. Cache of a sequence: per layer [K: kvHeads x cap x d][V: kvHeads x cap x d]
-// halves. RotateKV caches quantize keys before RoPE, so they take the queries' RoPE only and store elsewhere.
+// stored as fp16 at its position in its cache. cache[t]: the page table of token t's sequence; a page holds, per
+// layer, [K: kvHeads x PAGE x d][V: kvHeads x PAGE x d] halves. RotateKV caches quantize keys before RoPE, so
+// they take the queries' RoPE only and store elsewhere.
 extern "C" __global__ void rope_store(float* q, float* k, const float* v, const float* inv_freq,
-                                      const int* pos, const unsigned long long* cache, int layer, int cap,
+                                      const int* pos, const unsigned long long* cache, int layer,
                                       int heads, int kv_heads, int d, int rope_keys, int stride) {
     int t = blockIdx.x, half_dim = d / 2, p = pos[t];
     float* qt = q + (size_t) t * stride;
@@ -47,12 +48,12 @@ extern "C" __global__ void rope_store(float* q, float* k, const float* v, const 
     }
     if (cache == 0) return;
     __syncthreads();
-    __half* base = (__half*) cache[t] + (size_t) layer * 2 * kv_heads * cap * d;
+    __half* base = (__half*) page_at((const unsigned long long*) cache[t], p) + (size_t) layer * 2 * kv_heads * PAGE * d;
     for (int j = threadIdx.x; j < kv_heads * d; j += blockDim.x) {
         int head = j / d, i = j % d;
-        size_t at = ((size_t) head * cap + p) * d + i;
+        size_t at = ((size_t) head * PAGE + PAGE_SLOT(p)) * d + i;
         base[at] = __float2half(kt[j]);
-        base[(size_t) kv_heads * cap * d + at] = __float2half(vt[j]);
+        base[(size_t) kv_heads * PAGE * d + at] = __float2half(vt[j]);
     }
 }
 
@@ -67,12 +68,12 @@ extern "C" __global__ void rope_store(float* q, float* k, const float* v, const 
 #define MAXD 4
 #define MAXG 8
 extern "C" __global__ void attend_f16(const float* q, int stride, const int* pos, const unsigned long long* cache, int layer,
-                                      int cap, int heads, int kv_heads, int d, int chunk, float* partial, __half* out) {
+                                      int heads, int kv_heads, int d, int chunk, float* partial, __half* out) {
     int t = blockIdx.x, kvh = blockIdx.y, z = blockIdx.z, g = heads / kv_heads;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, per = d / 32;
-    const __half* base = (const __half*) cache[t] + (size_t) layer * 2 * kv_heads * cap * d;
-    const __half* kc = base + (size_t) kvh * cap * d;
-    const __half* vc = base + (size_t) kv_heads * cap * d + (size_t) kvh * cap * d;
+    const unsigned long long* table = (const unsigned long long*) cache[t];
+    // Within a page: this layer's keys of this KV head, and its values PAGE * d * kv_heads halves further.
+    size_t head_at = (size_t) layer * 2 * kv_heads * PAGE * d + (size_t) kvh * PAGE * d, values = (size_t) kv_heads * PAGE * d;
     float scale = rsqrtf((float) d);
     float qr[MAXG][MAXD], acc[MAXG][MAXD], m[MAXG], l[MAXG];
 #pragma unroll
@@ -92,8 +93,8 @@ extern "C" __global__ void attend_f16(const float* q, int stride, const int* pos
 #pragma unroll
         for (int u = 0; u < UNROLL; u++) {
             int j = min(j0 + u * WARPS, last);
-            const __half* kr = kc + (size_t) j * d + lane * per;
-            const __half* vr = vc + (size_t) j * d + lane * per;
+            const __half* kr = (const __half*) page_at(table, j) + head_at + (size_t) PAGE_SLOT(j) * d + lane * per;
+            const __half* vr = kr + values;
 #pragma unroll
             for (int i = 0; i < MAXD; i++) {
                 kf[u][i] = i < per ? __half2float(kr[i]) : 0;
@@ -165,11 +166,13 @@ extern "C" __global__ void attend_combine(const float* partial, int splits, int 
 // tile of one sequence's consecutive query tokens and one KV head; its rows are (token, query head of that KV head)
 // pairs, 16 a warp, so each tile of keys and values staged in shared memory serves every token and head of the group,
 // where decode's kernels would read every cached row once per query token. Keys (RoPE applied) and values are fp16
-// rows [kv_head][cap][D] starting layer_off halves past kv[t]: an fp16 cache's own, or what a 2-bit cache's rows decode
-// to. Token t sees positions [0, pos[t]]. tiles[blockIdx.x] = (first token, tokens); the output is fp16 per (token, head).
+// rows [kv_head][positions][D] starting layer_off halves past where kv[t] points: with cap 0, the pages (PAGE
+// positions each) of an fp16 cache, kv[t] its page table; else cap contiguous positions from kv[t], the rows a
+// 2-bit cache decodes to. Token t sees positions [0, pos[t]]. tiles[blockIdx.x] = (first token, tokens); the output is fp16 per (token, head).
 #define PF_WARPS 4
 #define PF_ROWS (16 * PF_WARPS)
-#define PF_KEYS 64
+// A tile of keys is one page of a paged cache.
+#define PF_KEYS PAGE
 // Queries and probabilities go in as two fp16 terms each (value and rounding remainder): the products with fp16
 // keys and values are then as exact as fp32, which greedy parity with transformers' fp32 needs (one fp16 term flips
 // near-ties). Twice the MMAs; 0 takes one term.
@@ -226,21 +229,23 @@ __device__ void attend_prefill(const float* q, int stride, const int* pos, const
 #endif
         }
     }
-    const __half* kb = (const __half*) kv[tile.x] + layer_off + (size_t) kvh * cap * D;
-    const __half* vb = kb + (size_t) kv_heads * cap * D;
     int last = pos[tile.x + tile.y - 1];
     float o[DN][4], m[2] = {NEG_INF, NEG_INF}, l[2] = {0, 0};
 #pragma unroll
     for (int n = 0; n < DN; n++) o[n][0] = o[n][1] = o[n][2] = o[n][3] = 0;
     for (int k0 = 0; k0 <= last; k0 += PF_KEYS) {
         __syncthreads();
+        // The tile's rows: one page of a paged cache (cap 0), or rows k0.. of cap contiguous ones.
+        const __half* kt = cap == 0 ? (const __half*) page_at((const unsigned long long*) kv[tile.x], k0) + layer_off + (size_t) kvh * PAGE * D
+                                    : (const __half*) kv[tile.x] + layer_off + ((size_t) kvh * cap + k0) * D;
+        const __half* vt = kt + (size_t) kv_heads * (cap == 0 ? PAGE : cap) * D;
         // Rows past the tile's last position are zeros: a masked score times garbage could still be NaN.
         for (int i = threadIdx.x; i < PF_KEYS * D / 8; i += blockDim.x) {
             int r = i / (D / 8), c = i % (D / 8) * 8;
             uint4 kx = make_uint4(0, 0, 0, 0), vx = kx;
             if (k0 + r <= last) {
-                kx = *(const uint4*) (kb + (size_t) (k0 + r) * D + c);
-                vx = *(const uint4*) (vb + (size_t) (k0 + r) * D + c);
+                kx = *(const uint4*) (kt + (size_t) r * D + c);
+                vx = *(const uint4*) (vt + (size_t) r * D + c);
             }
             *(uint4*) (ks + r * LD + c) = kx;
             *(uint4*) (vs + r * LD + c) = vx;

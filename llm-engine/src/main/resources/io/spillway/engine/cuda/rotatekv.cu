@@ -32,8 +32,11 @@
 #define PU (PER <= 4 ? 2 : 1)
 #endif
 
-// Byte offsets of one layer's sections, from CudaRotateKvCache (the single source of the layout).
-enum { L_STRIDE, L_KC, L_VC, L_KSM, L_VSM, L_FLAG, L_WK, L_WV, L_SK, L_SV, L_TRACK, L_CAP };
+// Byte offsets from CudaRotateKvCache (the single source of the layout). Per position, in the sequence's pages
+// (PAGE positions each, every layer's sections of them: L_PSTRIDE a layer): packed codes, scales and minimums, sink
+// slot. Per sequence, in the memory cache[t] points at (L_FSTRIDE a layer): the fp16 window, the sink rows and
+// the tracker; its page table starts L_TABLE bytes in.
+enum { L_PSTRIDE, L_KC, L_VC, L_KSM, L_VSM, L_FLAG, L_FSTRIDE, L_WK, L_WV, L_SK, L_SV, L_TRACK, L_TABLE };
 
 __device__ __forceinline__ float round_half(float x) {
     return __half2float(__float2half(x));
@@ -61,15 +64,29 @@ __device__ void fwht_shared(float* x, int n, int size) {
     __syncthreads();
 }
 
+// A layer's per-sequence sections.
 __device__ __forceinline__ unsigned char* layer_base(unsigned long long cache, const long long* lay, int layer) {
-    return (unsigned char*) cache + (size_t) layer * lay[L_STRIDE];
+    return (unsigned char*) cache + (size_t) layer * lay[L_FSTRIDE];
 }
 
-// Unwritten positions decode to zero keys and values but must never look like sinks.
+// A layer's per-position sections in the page of position j (rows of it at PAGE_SLOT(j)).
+__device__ __forceinline__ unsigned char* page_base(unsigned long long cache, const long long* lay, int layer, int j) {
+    return (unsigned char*) page_at((const unsigned long long*) (cache + lay[L_TABLE]), j) + (size_t) layer * lay[L_PSTRIDE];
+}
+
+__device__ __forceinline__ signed char* sink_slot(unsigned long long cache, const long long* lay, int layer, int j) {
+    return (signed char*) (page_base(cache, lay, layer, j) + lay[L_FLAG]) + PAGE_SLOT(j);
+}
+
+// A new page's positions are no sinks (one block per layer).
+extern "C" __global__ void rkv_init_page(unsigned long long page, const long long* lay) {
+    signed char* flag = (signed char*) (page + (size_t) blockIdx.x * lay[L_PSTRIDE] + lay[L_FLAG]);
+    for (int i = threadIdx.x; i < PAGE; i += blockDim.x) flag[i] = -1;
+}
+
+// A new sequence's sink slots are free (one block per layer).
 extern "C" __global__ void rkv_init(unsigned long long cache, const long long* lay) {
     unsigned char* base = layer_base(cache, lay, blockIdx.x);
-    signed char* flag = (signed char*) (base + lay[L_FLAG]);
-    for (long long i = threadIdx.x; i < lay[L_CAP]; i += blockDim.x) flag[i] = -1;
     int* slot = (int*) (base + lay[L_TRACK]) + 2 * NSINK;
     for (int i = threadIdx.x; i < NSINK; i += blockDim.x) slot[i] = -1;
 }
@@ -128,8 +145,9 @@ extern "C" __global__ void rkv_append(const float* k, float* v, const int* pos, 
     }
     const int* ord = order ? order + (size_t) layer * KVD : 0;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
-    unsigned int* ksm = (unsigned int*) (base + lay[L_KSM]) + (size_t) p * NGK;
-    unsigned int* vsm = (unsigned int*) (base + lay[L_VSM]) + (size_t) p * NGV;
+    unsigned char* page = page_base(cache[t], lay, layer, p);
+    unsigned int* ksm = (unsigned int*) (page + lay[L_KSM]) + PAGE_SLOT(p) * NGK;
+    unsigned int* vsm = (unsigned int*) (page + lay[L_VSM]) + PAGE_SLOT(p) * NGV;
     for (int g = warp; g < NGK + NGV; g += warps) {
         bool keys = g < NGK;
         int size = keys ? KGROUP : VGROUP, first = keys ? g * KGROUP : (g - NGK) * VGROUP;
@@ -161,8 +179,8 @@ extern "C" __global__ void rkv_append(const float* k, float* v, const int* pos, 
         if (lane == 0) (keys ? ksm[g] : vsm[g - NGK]) = (unsigned int) scaleH | ((unsigned int) minH << 16);
     }
     __syncthreads();
-    unsigned char* kc = base + lay[L_KC] + (size_t) p * (KVD / 4);
-    unsigned char* vc = base + lay[L_VC] + (size_t) p * (KVD / 4);
+    unsigned char* kc = page + lay[L_KC] + PAGE_SLOT(p) * (KVD / 4);
+    unsigned char* vc = page + lay[L_VC] + PAGE_SLOT(p) * (KVD / 4);
     for (int i = threadIdx.x; i < NRG * 32 * WB; i += blockDim.x) {
         kc[i] = (unsigned char) (kw[i / WB] >> (8 * (i % WB)));
         vc[i] = (unsigned char) (vw[i / WB] >> (8 * (i % WB)));
@@ -190,7 +208,6 @@ extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float
     float* tmag = (float*) (base + lay[L_TRACK]);
     int* tpos = (int*) (tmag + NSINK);
     int* tslot = tpos + NSINK;
-    signed char* flag = (signed char*) (base + lay[L_FLAG]);
     __half* sk = (__half*) (base + lay[L_SK]);
     __half* sv = (__half*) (base + lay[L_SV]);
     for (int i = tid; i < NSINK; i += blockDim.x) {
@@ -279,7 +296,7 @@ extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float
                     bool owns = false;
                     for (int i = 0; i < count; i++) owns |= mpos[i] == slot[s];
                     if (slot[s] >= 0 && !owns) {
-                        flag[slot[s]] = -1;
+                        *sink_slot(cache[first], lay, layer, slot[s]) = -1;
                         slot[s] = -1;
                     }
                 }
@@ -289,7 +306,7 @@ extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float
                 for (int s = 0; owns && s < NSINK; s++) {
                     if (slot[s] < 0) {
                         slot[s] = pos[t];
-                        flag[pos[t]] = (signed char) s;
+                        *sink_slot(cache[first], lay, layer, pos[t]) = (signed char) s;
                         chosen = s;
                         break;
                     }
@@ -320,7 +337,6 @@ extern "C" __global__ void rkv_truncate(unsigned long long cache, const long lon
     float* mag = (float*) (base + lay[L_TRACK]);
     int* mpos = (int*) (mag + NSINK);
     int* slot = mpos + NSINK;
-    signed char* flag = (signed char*) (base + lay[L_FLAG]);
     int kept = 0;
     for (int i = 0; i < slot[NSINK]; i++) {
         if (mpos[i] < new_length) {
@@ -331,7 +347,7 @@ extern "C" __global__ void rkv_truncate(unsigned long long cache, const long lon
     slot[NSINK] = kept;
     for (int s = 0; s < NSINK; s++) {
         if (slot[s] >= new_length) {
-            flag[slot[s]] = -1;
+            *sink_slot(cache, lay, blockIdx.x, slot[s]) = -1;
             slot[s] = -1;
         }
     }
@@ -438,11 +454,6 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
     int t = blockIdx.x, rg = blockIdx.y, z = blockIdx.z;
     int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
     const unsigned char* base = layer_base(cache[t], lay, layer);
-    const unsigned char* kc = base + lay[L_KC] + rg * 32 * WB;
-    const unsigned char* vc = base + lay[L_VC] + rg * 32 * WB;
-    const unsigned int* ksm = (const unsigned int*) (base + lay[L_KSM]);
-    const unsigned int* vsm = (const unsigned int*) (base + lay[L_VSM]);
-    const signed char* flag = (const signed char*) (base + lay[L_FLAG]);
     const __half* wk = (const __half*) (base + lay[L_WK]) + rg * RS + lane;
     const __half* wv = (const __half*) (base + lay[L_WV]) + rg * RS + lane;
     const __half* sk = (const __half*) (base + lay[L_SK]) + rg * RS + lane;
@@ -471,12 +482,13 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
         unsigned int kword[PU], vword[PU], ke[PU][PER], ve[PU][PER];
 #pragma unroll
         for (int u = 0; u < PU; u++) {
-            int j = min(j0 + u * WARPS, last);
-            sl[u] = j >= ws ? -2 : flag[j];
-            kword[u] = load_word(kc + (size_t) j * (KVD / 4), lane);
-            vword[u] = load_word(vc + (size_t) j * (KVD / 4), lane);
-            const unsigned int* ks = ksm + (size_t) j * NGK;
-            const unsigned int* vs = vsm + (size_t) j * NGV;
+            int j = min(j0 + u * WARPS, last), at = PAGE_SLOT(j);
+            const unsigned char* page = page_base(cache[t], lay, layer, j);
+            sl[u] = j >= ws ? -2 : ((const signed char*) (page + lay[L_FLAG]))[at];
+            kword[u] = load_word(page + lay[L_KC] + at * (KVD / 4) + rg * 32 * WB, lane);
+            vword[u] = load_word(page + lay[L_VC] + at * (KVD / 4) + rg * 32 * WB, lane);
+            const unsigned int* ks = (const unsigned int*) (page + lay[L_KSM]) + at * NGK;
+            const unsigned int* vs = (const unsigned int*) (page + lay[L_VSM]) + at * NGV;
 #pragma unroll
             for (int v = 0; v < PER; v++) {
                 ke[u][v] = ks[(kg >> (4 * v)) & 15];
@@ -594,13 +606,15 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_unpack(const int* s
     int j = blockIdx.x * WARPS + warp;
     if (j > pos[t]) return;
     const unsigned char* base = layer_base(cache[t], lay, layer);
-    int sl = j >= win_start[t] ? -2 : ((const signed char*) (base + lay[L_FLAG]))[j];
+    const unsigned char* page = page_base(cache[t], lay, layer, j);
+    int at = PAGE_SLOT(j);
+    int sl = j >= win_start[t] ? -2 : ((const signed char*) (page + lay[L_FLAG]))[at];
     float kf[PER], vf[PER];
     if (sl == -1) {
-        unsigned int kword = load_word(base + lay[L_KC] + (size_t) j * (KVD / 4) + rg * 32 * WB, lane);
-        unsigned int vword = load_word(base + lay[L_VC] + (size_t) j * (KVD / 4) + rg * 32 * WB, lane);
-        const unsigned int* ks = (const unsigned int*) (base + lay[L_KSM]) + (size_t) j * NGK;
-        const unsigned int* vs = (const unsigned int*) (base + lay[L_VSM]) + (size_t) j * NGV;
+        unsigned int kword = load_word(page + lay[L_KC] + at * (KVD / 4) + rg * 32 * WB, lane);
+        unsigned int vword = load_word(page + lay[L_VC] + at * (KVD / 4) + rg * 32 * WB, lane);
+        const unsigned int* ks = (const unsigned int*) (page + lay[L_KSM]) + at * NGK;
+        const unsigned int* vs = (const unsigned int*) (page + lay[L_VSM]) + at * NGV;
         unsigned long long kg = key_groups(kgroup, layer, rg, lane);
 #pragma unroll
         for (int v = 0; v < PER; v++) {
@@ -665,13 +679,12 @@ __device__ __forceinline__ int lane_byte(int c, int* shift) {
 // CPU-layout bytes from the cache: keys then values, rows x KVD / 4 bytes each.
 extern "C" __global__ void rkv_spill_codes(unsigned long long cache, const long long* lay, int layer, const int* order,
                                            int rows, unsigned char* out) {
-    const unsigned char* base = layer_base(cache, lay, layer);
     long long n = (long long) rows * (KVD / 4);
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < 2 * n; i += (long long) gridDim.x * blockDim.x) {
         bool keys = i < n;
         long long at = keys ? i : i - n;
         int p = (int) (at / (KVD / 4)), b = (int) (at % (KVD / 4));
-        const unsigned char* row = base + lay[keys ? L_KC : L_VC] + (size_t) p * (KVD / 4);
+        const unsigned char* row = page_base(cache, lay, layer, p) + lay[keys ? L_KC : L_VC] + PAGE_SLOT(p) * (KVD / 4);
         unsigned int byte = 0;
 #pragma unroll
         for (int k = 0; k < 4; k++) {
@@ -687,7 +700,6 @@ extern "C" __global__ void rkv_spill_codes(unsigned long long cache, const long 
 // The inverse: the cache's lane-layout bytes from CPU-layout ones.
 extern "C" __global__ void rkv_restore_codes(unsigned long long cache, const long long* lay, int layer, const int* slot_of,
                                              int rows, const unsigned char* in) {
-    unsigned char* base = layer_base(cache, lay, layer);
     long long n = (long long) rows * (KVD / 4);
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < 2 * n; i += (long long) gridDim.x * blockDim.x) {
         bool keys = i < n;
@@ -702,6 +714,6 @@ extern "C" __global__ void rkv_restore_codes(unsigned long long cache, const lon
             int slot = keys && slot_of ? slot_of[(size_t) layer * KVD + c] : c;
             byte |= ((row[slot / 4] >> (2 * (slot % 4))) & 3u) << (2 * k);
         }
-        base[lay[keys ? L_KC : L_VC] + at] = (unsigned char) byte;
+        page_base(cache, lay, layer, p)[lay[keys ? L_KC : L_VC] + PAGE_SLOT(p) * (KVD / 4) + b] = (unsigned char) byte;
     }
 }
