@@ -91,7 +91,7 @@ final class GpuBenchCommand {
                     IntFunction<CudaCache> caches = makers.get(m) == null ? model::newCache : makers.get(m);
                     long perSequence;
                     try (CudaCache probe = caches.apply(capacity)) {
-                        perSequence = probe.bytes();
+                        perSequence = probe.bytesFor(capacity);
                     }
                     // Everything a sequence's cache allocates, window and sink rows included, per token of capacity.
                     double perToken = (double) perSequence / capacity;

@@ -41,6 +41,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
     private final Pointer invFreq;
     private final Layer[] layers;
     private final String fingerprint;
+    private final CudaPagePool pages;
     private Scratch scratch;
     private Pointer partial;
     private long partialBytes;
@@ -114,6 +115,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
             throw new IllegalArgumentException("the CUDA attention kernel needs head_dim a multiple of 32 up to 128 and at most"
                     + " 8 query heads per KV head, got head_dim " + c.headDim() + ", " + c.numHeads() / c.numKvHeads());
         }
+        this.pages = new CudaPagePool(device, CudaKvCache.pageBytes(KvLayout.of(c)));
         device.synchronize();
     }
 
@@ -244,7 +246,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         if (capacity < 1 || capacity > config.maxPositions()) {
             throw new IllegalArgumentException("cache capacity must be in [1, " + config.maxPositions() + "], got " + capacity);
         }
-        return new CudaKvCache(device, KvLayout.of(config), capacity);
+        return new CudaKvCache(device, pages, KvLayout.of(config), capacity);
     }
 
     /** Weights go up as fp16 whatever the checkpoint's type: the GEMMs take fp16 on both sides. */
@@ -487,13 +489,11 @@ public final class CudaLlamaModel implements SamplingDecoder {
         for (int si = 0; si < steps.size(); si++) {
             LlamaModel.Step s = steps.get(si);
             CudaCache cache = (CudaCache) s.cache();
-            if (cache.capacity() != head.capacity()) {
-                throw new IllegalArgumentException("caches of one forward step must share their capacity");
-            }
             if ((cache instanceof CudaRotateKvCache q ? q.method() : null) != quantized) {
                 throw new IllegalArgumentException("caches of one forward step must share their KV method");
             }
             int n = s.tokens().length;
+            cache.ensure(cache.length() + n);
             seqFirst[si] = first[si];
             seqCount[si] = n;
             int window = cache instanceof CudaRotateKvCache q ? q.windowStart(cache.length() + n) : 0;
@@ -532,7 +532,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
                 device.uploadLongs(b.kvRows, prefill.rowAddresses(total, ensureUnpacked(prefill.unpackedBytes(config.kvDim())), config.kvDim()));
             }
         }
-        StepShape shape = shape(total, rows, steps.size(), decodeTokens, head.capacity(), maxLength, quantized, prefill);
+        StepShape shape = shape(total, rows, steps.size(), decodeTokens, maxLength, quantized, prefill);
         if (graphs && total == steps.size()) {
             GraphKey key = new GraphKey(shape, quantized == null ? 0 : quantized.ropeAddress());
             CudaDevice.Graph graph = captured.get(key);
@@ -554,7 +554,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
      * {@code prefillTiles} tiles of query tokens; a 2-bit step first decodes {@code prefillSequences}
      * sequences' rows, {@code span} positions each.
      */
-    private record StepShape(int tokens, int rows, int sequences, int decodeTokens, int capacity, int splits, int chunk,
+    private record StepShape(int tokens, int rows, int sequences, int decodeTokens, int splits, int chunk,
                              CudaRotateKv quantized, int prefillTiles, int prefillSequences, int span) {
     }
 
@@ -562,7 +562,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
     private record GraphKey(StepShape shape, long rope) {
     }
 
-    private StepShape shape(int total, int rows, int sequences, int decodeTokens, int capacity, int maxLength, CudaRotateKv quantized,
+    private StepShape shape(int total, int rows, int sequences, int decodeTokens, int maxLength, CudaRotateKv quantized,
                             Prefill prefill) {
         ModelConfig c = config;
         int span = AttentionSplits.span(maxLength);
@@ -573,7 +573,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         } else if (splits > 1) {
             ensurePartial(4L * decodeTokens * c.numHeads() * splits * (c.headDim() + 2));
         }
-        return new StepShape(total, rows, sequences, decodeTokens, capacity, splits, (span + splits - 1) / splits, quantized,
+        return new StepShape(total, rows, sequences, decodeTokens, splits, (span + splits - 1) / splits, quantized,
                 prefill.tiles(), prefill.sequences(), prefill.span());
     }
 
@@ -583,7 +583,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
         int h = c.hiddenSize();
         int total = s.tokens();
         CudaRotateKv quantized = s.quantized();
-        Pointer layout = quantized == null ? null : quantized.layout(s.capacity());
+        Pointer layout = quantized == null ? null : quantized.layout();
         float eps = (float) c.rmsNormEps();
         int heads = c.numHeads();
         int kvHeads = c.numKvHeads();
@@ -599,17 +599,17 @@ public final class CudaLlamaModel implements SamplingDecoder {
                 device.launch("add_bias", CudaDevice.blocks((long) total * qkv, THREADS), 1, THREADS, b.qkv, w.qkvBias(), qkv, (long) total * qkv);
             }
             if (quantized == null) {
-                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, s.capacity(), heads, kvHeads, d, 1, qkv);
+                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, heads, kvHeads, d, 1, qkv);
                 if (s.decodeTokens() > 0) {
                     attend(b, s, l);
                 }
                 if (s.prefillTiles() > 0) {
-                    attendPrefill(b, s, b.cache, (long) l * 2 * kvHeads * s.capacity() * d, s.capacity());
+                    attendPrefill(b, s, b.cache, (long) l * 2 * kvHeads * CudaCache.PAGE * d, 0);
                 }
             } else {
                 // Keys are quantized before RoPE unless the method says otherwise; the kernels apply it when reading.
                 int ropeKeys = quantized.method().preRope() ? 0 : 1;
-                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, NULL, l, s.capacity(), heads, kvHeads, d, ropeKeys, qkv);
+                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, NULL, l, heads, kvHeads, d, ropeKeys, qkv);
                 quantized.append(b.k, b.v, b.pos, b.windowStart, b.cache, layout, total, l);
                 quantized.trackSinks(b.x, b.k, b.v, b.seqFirst, b.seqCount, b.pos, b.cache, layout, s.sequences(), l);
                 if (s.decodeTokens() > 0) {
@@ -639,15 +639,16 @@ public final class CudaLlamaModel implements SamplingDecoder {
         int heads = c.numHeads();
         int d = c.headDim();
         device.launch("attend_f16", new int[] {s.decodeTokens(), c.numKvHeads(), s.splits()}, 128, b.q, c.qDim() + 2 * c.kvDim(), b.pos, b.cache, layer,
-                s.capacity(), heads, c.numKvHeads(), d, s.chunk(), s.splits() > 1 ? partial : b.attn, b.attn);
+                heads, c.numKvHeads(), d, s.chunk(), s.splits() > 1 ? partial : b.attn, b.attn);
         if (s.splits() > 1) {
             device.launch("attend_combine", s.decodeTokens(), heads, d, partial, s.splits(), heads, d, b.attn);
         }
     }
 
     /**
-     * Prefill attention over fp16 rows {@code [kvHead][cap][headDim]} starting {@code layerOffset} halves past
-     * each token's address in {@code rows}: the fp16 caches themselves, or a 2-bit step's decoded rows.
+     * Prefill attention over fp16 rows {@code [kvHead][positions][headDim]} starting {@code layerOffset} halves into
+     * what each token's address in {@code rows} leads to: with {@code cap} 0, the pages of the fp16 caches
+     * themselves (the addresses are their page tables); else a 2-bit step's decoded rows, {@code cap} positions.
      */
     private void attendPrefill(Scratch b, StepShape s, Pointer rows, long layerOffset, int cap) {
         ModelConfig c = config;

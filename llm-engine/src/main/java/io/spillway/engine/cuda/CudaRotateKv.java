@@ -7,13 +7,10 @@ import io.spillway.engine.model.ModelConfig;
 import io.spillway.kvquant.Calibration;
 import io.spillway.kvquant.KvMethod;
 import io.spillway.kvquant.PackedBlock;
-import org.bytedeco.javacpp.LongPointer;
 import org.bytedeco.javacpp.Pointer;
 
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 
 /**
  * A RotateKV-family KV method on the GPU for one model: {@code rotatekv.cu} compiled for the model's
@@ -41,7 +38,8 @@ public final class CudaRotateKv {
     private final Pointer keySlots;
     private final Pointer keyGroups;
     private final Pointer invFreq;
-    private final Map<Integer, Pointer> layouts = new HashMap<>();
+    private final Pointer layout;
+    private final CudaPagePool pages;
     private Pointer ropeTable;
     private int ropePositions;
 
@@ -59,16 +57,16 @@ public final class CudaRotateKv {
         this.method = method;
         this.residualWindow = residualWindow;
         this.invFreq = invFreq;
-        KvLayout layout = KvLayout.of(c);
+        KvLayout kvLayout = KvLayout.of(c);
         int d = c.headDim();
         boolean rotateKeys = method.keys().rotationHeads() > 0;
         // Without a key rotation the lanes still take channels by groups of heads; nothing mixes them.
-        this.rotationSize = rotateKeys ? QuantizedKvCache.keyRotationSize(method, layout) : layoutGroup(c);
+        this.rotationSize = rotateKeys ? QuantizedKvCache.keyRotationSize(method, kvLayout) : layoutGroup(c);
         this.keyGroup = method.keys().groupSize() == 0 ? d : method.keys().groupSize();
         this.valueGroup = method.values().groupSize() == 0 ? d : method.values().groupSize();
         this.sinks = method.sinkActivations();
         int kvDim = c.kvDim();
-        int[][] orders = QuantizedKvCache.keyOrders(method, calibration, layout);
+        int[][] orders = QuantizedKvCache.keyOrders(method, calibration, kvLayout);
         this.calibrationId = orders == null ? "" : calibration.id();
         byte[] groups = new byte[c.numLayers() * kvDim];
         int[] flat = new int[c.numLayers() * kvDim];
@@ -90,6 +88,10 @@ public final class CudaRotateKv {
                 "NSINK=" + Math.max(1, sinks), "QKVS=" + (c.qDim() + 2 * kvDim), "KROT=" + (rotateKeys ? 1 : 0),
                 "VROT=" + (method.values().rotationHeads() == 1 ? 1 : 0), "PREROPE=" + (method.preRope() ? 1 : 0)));
         this.kernels = device.kernels("rotatekv.cu", defines);
+        long[] lay = CudaRotateKvCache.layout(this);
+        this.layout = device.alloc(8L * lay.length);
+        device.uploadLongs(layout, lay);
+        this.pages = new CudaPagePool(device, CudaRotateKvCache.pageBytes(this));
     }
 
     /** Why the GPU kernels cannot run {@code m} on any model, or null when they can. */
@@ -195,17 +197,12 @@ public final class CudaRotateKv {
             throw new IllegalArgumentException("cache capacity must be in [1, " + config.maxPositions() + "], got " + capacity);
         }
         ensureRope(capacity);
-        return new CudaRotateKvCache(device, this, capacity);
+        return new CudaRotateKvCache(device, pages, this, capacity);
     }
 
-    /** The device copy of {@link CudaRotateKvCache#layout}'s offsets for caches of {@code capacity}, made once. */
-    synchronized Pointer layout(int capacity) {
-        return layouts.computeIfAbsent(capacity, cap -> {
-            long[] lay = CudaRotateKvCache.layout(this, cap);
-            Pointer p = device.alloc(8L * lay.length);
-            device.toDevice(p, new LongPointer(lay), 8L * lay.length);
-            return p;
-        });
+    /** The device copy of {@link CudaRotateKvCache#layout}'s offsets, shared by every cache of this method. */
+    Pointer layout() {
+        return layout;
     }
 
     /** The RoPE table's device address: it moves when a longer cache is made. */

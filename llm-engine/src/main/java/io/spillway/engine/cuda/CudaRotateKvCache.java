@@ -1,7 +1,7 @@
 package io.spillway.engine.cuda;
 
-import io.spillway.engine.model.ModelConfig;
 import io.spillway.engine.kv.SpillFormat;
+import io.spillway.engine.model.ModelConfig;
 import org.bytedeco.javacpp.Pointer;
 
 import java.io.DataInput;
@@ -9,57 +9,64 @@ import java.io.DataOutput;
 import java.io.IOException;
 
 /**
- * One sequence's RotateKV 2-bit cache in GPU memory. Per layer: packed key and value codes (2 bits a
- * channel), fp16 scale and minimum per group, a sink slot per position, the fp16 residual window,
- * the fp16 rows of up to {@code sinks} attention-sink tokens, and the sink tracker's state. The
- * layout is computed here once and handed to every kernel, which reads its offsets from it. Spills
- * through {@link RotateKvSpill} in the CPU {@code QuantizedKvCache}'s format.
+ * One sequence's RotateKV 2-bit cache in GPU memory. Per position, in its pages (every layer's sections of
+ * {@link #PAGE} positions): packed key and value codes (2 bits a channel), fp16 scale and minimum per group, a
+ * sink slot. Per sequence, in its own memory: the fp16 residual window, the fp16 rows of up to {@code sinks}
+ * attention-sink tokens and the sink tracker's state per layer, then the page table. The layout is computed here
+ * once per method and handed to every kernel, which reads its offsets from it. Spills through
+ * {@link RotateKvSpill} in the CPU {@code QuantizedKvCache}'s format.
  */
 public final class CudaRotateKvCache extends CudaCache {
-    /** Indices of {@link #layout}'s sections, as rotatekv.cu's L_* names them. */
-    static final int KEY_CODES = 1, VALUE_CODES = 2, KEY_SCALES = 3, VALUE_SCALES = 4, FLAGS = 5, WINDOW_KEYS = 6,
-            WINDOW_VALUES = 7, SINK_KEYS = 8, SINK_VALUES = 9, TRACKER = 10;
+    /** Indices of {@link #layout}'s entries, as rotatekv.cu's L_* names them. */
+    static final int PAGE_STRIDE = 0, KEY_CODES = 1, VALUE_CODES = 2, KEY_SCALES = 3, VALUE_SCALES = 4, FLAGS = 5,
+            FIXED_STRIDE = 6, WINDOW_KEYS = 7, WINDOW_VALUES = 8, SINK_KEYS = 9, SINK_VALUES = 10, TRACKER = 11, TABLE = 12;
     private static final int ALIGN = 256;
 
     private final CudaRotateKv kv;
     private final long[] offsets;
-    private final Pointer layout;
     private final int window;
 
-    CudaRotateKvCache(CudaDevice device, CudaRotateKv kv, int capacity) {
-        super(device, capacity, layout(kv, capacity)[0] * kv.config().numLayers());
+    CudaRotateKvCache(CudaDevice device, CudaPagePool pool, CudaRotateKv kv, int capacity) {
+        super(device, pool, capacity, fixedBytes(layout(kv)[TABLE], capacity), layout(kv)[TABLE]);
         this.kv = kv;
         this.window = windowTokens(kv);
-        this.offsets = layout(kv, capacity);
-        this.layout = kv.layout(capacity);
-        kv.kernels().launch("rkv_init", kv.config().numLayers(), 1, 256, address(), layout);
+        this.offsets = layout(kv);
+        kv.kernels().launch("rkv_init", kv.config().numLayers(), 1, 256, address(), kv.layout());
     }
 
     private static int windowTokens(CudaRotateKv kv) {
         return kv.residualWindow() ? kv.method().blockTokens() : 0;
     }
 
-    /** Byte offsets of one layer's sections (indices as rotatekv.cu's L_* names them); [0] is the layer's stride. */
-    static long[] layout(CudaRotateKv kv, int capacity) {
+    /**
+     * Byte offsets (indices as rotatekv.cu's L_* names them): of one layer's per-position sections within a
+     * page, [PAGE_STRIDE] apart; of one layer's per-sequence sections, [FIXED_STRIDE] apart; and of the page table.
+     */
+    static long[] layout(CudaRotateKv kv) {
         ModelConfig c = kv.config();
         long kvDim = c.kvDim();
         int slots = Math.max(1, kv.sinks());
         int window = windowTokens(kv);
-        long[] lay = new long[12];
+        long[] lay = new long[13];
         long at = 0;
-        at = section(lay, KEY_CODES, at, capacity * kvDim / 4);
-        at = section(lay, VALUE_CODES, at, capacity * kvDim / 4);
-        at = section(lay, KEY_SCALES, at, 4L * capacity * (kvDim / kv.keyGroup()));
-        at = section(lay, VALUE_SCALES, at, 4L * capacity * (kvDim / kv.valueGroup()));
-        at = section(lay, FLAGS, at, capacity);
+        at = section(lay, KEY_CODES, at, PAGE * kvDim / 4);
+        at = section(lay, VALUE_CODES, at, PAGE * kvDim / 4);
+        at = section(lay, KEY_SCALES, at, 4L * PAGE * (kvDim / kv.keyGroup()));
+        at = section(lay, VALUE_SCALES, at, 4L * PAGE * (kvDim / kv.valueGroup()));
+        lay[PAGE_STRIDE] = section(lay, FLAGS, at, PAGE);
+        at = 0;
         at = section(lay, WINDOW_KEYS, at, 2L * window * kvDim);
         at = section(lay, WINDOW_VALUES, at, 2L * window * kvDim);
         at = section(lay, SINK_KEYS, at, 2L * slots * kvDim);
         at = section(lay, SINK_VALUES, at, 2L * slots * kvDim);
-        at = section(lay, TRACKER, at, 12L * slots + 4);
-        lay[0] = at;
-        lay[11] = capacity;
+        lay[FIXED_STRIDE] = section(lay, TRACKER, at, 12L * slots + 4);
+        lay[TABLE] = lay[FIXED_STRIDE] * c.numLayers();
         return lay;
+    }
+
+    /** Bytes of one page: every layer's per-position sections. */
+    static long pageBytes(CudaRotateKv kv) {
+        return layout(kv)[PAGE_STRIDE] * kv.config().numLayers();
     }
 
     private static long section(long[] lay, int index, long at, long size) {
@@ -71,16 +78,26 @@ public final class CudaRotateKvCache extends CudaCache {
         return kv;
     }
 
-    /** The host copy of {@link #layout}. */
-    long[] offsets() {
-        return offsets;
+    /** Where {@code layer}'s per-sequence {@code section} starts. */
+    long fixed(int layer, int section) {
+        return address() + layer * offsets[FIXED_STRIDE] + offsets[section];
     }
 
-    /** Each layer's codes, scales and minimums: the sections before the sink flags. */
+    /** Where {@code layer}'s per-position {@code section} starts in the page of {@code position}. */
+    long paged(int position, int layer, int section) {
+        return page(position) + layer * offsets[PAGE_STRIDE] + offsets[section];
+    }
+
     @Override
-    void fillRandom(int seed) {
+    void readyPage(long page) {
+        kv.kernels().launch("rkv_init_page", kv.config().numLayers(), 1, 64, page, kv.layout());
+    }
+
+    /** Each layer's codes, scales and minimums: the sections before the sink slots. */
+    @Override
+    void fillRandom(long page, int seed) {
         for (int l = 0; l < kv.config().numLayers(); l++) {
-            device.fillRandom(CudaDevice.at(address() + l * offsets[0]), offsets[FLAGS] / 2, seed * 131 + l, 1);
+            device.fillRandom(CudaDevice.at(page + l * offsets[PAGE_STRIDE]), offsets[FLAGS] / 2, seed * 131 + l, 1);
         }
     }
 
@@ -99,9 +116,9 @@ public final class CudaRotateKvCache extends CudaCache {
         new RotateKvSpill(this).read(layer, in, tokens);
     }
 
-    /** On the device, shared by every cache of this method and capacity. */
+    /** On the device, shared by every cache of this method. */
     Pointer layout() {
-        return layout;
+        return kv.layout();
     }
 
     /** Where the fp16 window starts once the cache holds {@code tokens}: every earlier position is packed. */
@@ -117,6 +134,6 @@ public final class CudaRotateKvCache extends CudaCache {
                     + windowStart(length()) + "), not to " + newLength);
         }
         super.truncate(newLength);
-        kv.kernels().launch("rkv_truncate", kv.config().numLayers(), 1, 1, address(), layout, newLength);
+        kv.kernels().launch("rkv_truncate", kv.config().numLayers(), 1, 1, address(), kv.layout(), newLength);
     }
 }

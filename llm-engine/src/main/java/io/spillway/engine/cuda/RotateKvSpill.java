@@ -24,7 +24,6 @@ import java.util.TreeMap;
 final class RotateKvSpill {
     private final CudaRotateKvCache cache;
     private final CudaRotateKv kv;
-    private final long[] lay;
     private final int kvDim;
     private final int keyGroups;
     private final int valueGroups;
@@ -33,7 +32,6 @@ final class RotateKvSpill {
     RotateKvSpill(CudaRotateKvCache cache) {
         this.cache = cache;
         this.kv = cache.method();
-        this.lay = cache.offsets();
         this.kvDim = kv.config().kvDim();
         this.keyGroups = kvDim / kv.keyGroup();
         this.valueGroups = kvDim / kv.valueGroup();
@@ -41,7 +39,6 @@ final class RotateKvSpill {
     }
 
     void write(int layer, DataOutput out) throws IOException {
-        long base = base(layer);
         int tokens = cache.length();
         int from = cache.windowStart(tokens);
         int block = kv.method().blockTokens();
@@ -56,8 +53,8 @@ final class RotateKvSpill {
                 cache.device.free(staging);
             }
         }
-        ByteBuffer ksm = le(read(base, CudaRotateKvCache.KEY_SCALES, 4 * from * keyGroups));
-        ByteBuffer vsm = le(read(base, CudaRotateKvCache.VALUE_SCALES, 4 * from * valueGroups));
+        ByteBuffer ksm = le(readPositions(layer, CudaRotateKvCache.KEY_SCALES, 4 * keyGroups, from));
+        ByteBuffer vsm = le(readPositions(layer, CudaRotateKvCache.VALUE_SCALES, 4 * valueGroups, from));
         out.writeInt((from + block - 1) / block);
         for (int start = 0; start < from; start += block) {
             int rows = Math.min(block, from - start);
@@ -68,12 +65,12 @@ final class RotateKvSpill {
         int window = tokens - from;
         out.writeInt(from);
         out.writeInt(window);
-        SpillHalves.write(out, read(base, CudaRotateKvCache.WINDOW_KEYS, 2 * window * kvDim), 0, window * kvDim);
-        SpillHalves.write(out, read(base, CudaRotateKvCache.WINDOW_VALUES, 2 * window * kvDim), 0, window * kvDim);
+        SpillHalves.write(out, read(layer, CudaRotateKvCache.WINDOW_KEYS, 2 * window * kvDim), 0, window * kvDim);
+        SpillHalves.write(out, read(layer, CudaRotateKvCache.WINDOW_VALUES, 2 * window * kvDim), 0, window * kvDim);
         for (int t = 0; t < window; t++) {
             out.writeFloat(0); // AKVQ's window salience: the GPU kernels run no salient bits
         }
-        ByteBuffer track = le(read(base, CudaRotateKvCache.TRACKER, 12 * slots + 4));
+        ByteBuffer track = le(read(layer, CudaRotateKvCache.TRACKER, 12 * slots + 4));
         int count = track.getInt(12 * slots);
         out.writeInt(count);
         for (int i = 0; i < count; i++) {
@@ -91,7 +88,7 @@ final class RotateKvSpill {
         for (var e : sinkSlots.entrySet()) {
             out.writeInt(e.getKey());
             for (int section : new int[] {CudaRotateKvCache.SINK_KEYS, CudaRotateKvCache.SINK_VALUES}) {
-                byte[] row = cache.device.readBytes(base + lay[section] + 2L * e.getValue() * kvDim, 2 * kvDim);
+                byte[] row = cache.device.readBytes(cache.fixed(layer, section) + 2L * e.getValue() * kvDim, 2 * kvDim);
                 SpillHalves.write(out, row, 0, kvDim);
             }
         }
@@ -139,7 +136,6 @@ final class RotateKvSpill {
             in.readFloat();
         }
         Sinks sinks = Sinks.read(in, layer, tokens, from, kv.sinks(), kvDim);
-        long base = base(layer);
         if (side > 0) {
             Pointer staging = cache.device.alloc(2L * side);
             try {
@@ -150,10 +146,10 @@ final class RotateKvSpill {
                 cache.device.free(staging);
             }
         }
-        write(base, CudaRotateKvCache.KEY_SCALES, ksm.array());
-        write(base, CudaRotateKvCache.VALUE_SCALES, vsm.array());
-        write(base, CudaRotateKvCache.WINDOW_KEYS, wk);
-        write(base, CudaRotateKvCache.WINDOW_VALUES, wv);
+        writePositions(layer, CudaRotateKvCache.KEY_SCALES, 4 * keyGroups, ksm.array());
+        writePositions(layer, CudaRotateKvCache.VALUE_SCALES, 4 * valueGroups, vsm.array());
+        write(layer, CudaRotateKvCache.WINDOW_KEYS, wk);
+        write(layer, CudaRotateKvCache.WINDOW_VALUES, wv);
         byte[] flags = new byte[tokens];
         Arrays.fill(flags, (byte) -1);
         ByteBuffer track = le(new byte[12 * slots + 4]);
@@ -174,12 +170,12 @@ final class RotateKvSpill {
             }
             flags[position] = (byte) slot;
             track.putInt(4 * (2 * slots + slot), position);
-            cache.device.writeBytes(base + lay[CudaRotateKvCache.SINK_KEYS] + 2L * slot * kvDim, row[0]);
-            cache.device.writeBytes(base + lay[CudaRotateKvCache.SINK_VALUES] + 2L * slot * kvDim, row[1]);
+            cache.device.writeBytes(cache.fixed(layer, CudaRotateKvCache.SINK_KEYS) + 2L * slot * kvDim, row[0]);
+            cache.device.writeBytes(cache.fixed(layer, CudaRotateKvCache.SINK_VALUES) + 2L * slot * kvDim, row[1]);
             slot++;
         }
-        write(base, CudaRotateKvCache.FLAGS, flags);
-        write(base, CudaRotateKvCache.TRACKER, track.array());
+        writePositions(layer, CudaRotateKvCache.FLAGS, 1, flags);
+        write(layer, CudaRotateKvCache.TRACKER, track.array());
     }
 
     /** A spill's sink tracker (magnitudes ascending) and the fp16 rows of its packed sink tokens. */
@@ -272,16 +268,30 @@ final class RotateKvSpill {
         return Arrays.copyOfRange(rows, 2 * t * kvDim, 2 * (t + 1) * kvDim);
     }
 
-    private long base(int layer) {
-        return cache.address() + layer * lay[0];
+    /** One of {@code layer}'s per-sequence sections. */
+    private byte[] read(int layer, int section, int bytes) {
+        return cache.device.readBytes(cache.fixed(layer, section), bytes);
     }
 
-    private byte[] read(long base, int section, int bytes) {
-        return cache.device.readBytes(base + lay[section], bytes);
+    private void write(int layer, int section, byte[] data) {
+        cache.device.writeBytes(cache.fixed(layer, section), data);
     }
 
-    private void write(long base, int section, byte[] data) {
-        cache.device.writeBytes(base + lay[section], data);
+    /** {@code width} bytes a position of one of {@code layer}'s per-position sections, positions [0, count), page by page. */
+    private byte[] readPositions(int layer, int section, int width, int count) {
+        byte[] out = new byte[width * count];
+        for (int from = 0; from < count; from += CudaCache.PAGE) {
+            int n = Math.min(CudaCache.PAGE, count - from);
+            System.arraycopy(cache.device.readBytes(cache.paged(from, layer, section), width * n), 0, out, width * from, width * n);
+        }
+        return out;
+    }
+
+    private void writePositions(int layer, int section, int width, byte[] data) {
+        for (int from = 0; from < data.length / width; from += CudaCache.PAGE) {
+            int n = Math.min(CudaCache.PAGE, data.length / width - from);
+            cache.device.writeBytes(cache.paged(from, layer, section), Arrays.copyOfRange(data, width * from, width * (from + n)));
+        }
     }
 
     private static ByteBuffer le(byte[] bytes) {

@@ -269,6 +269,29 @@ class CudaLlamaModelTest {
                 : gpu.rotateKv(KvMethod.parse(method), KvCacheFactory.calibration(cpu), window)::newCache;
     }
 
+    /**
+     * Caches take pages as their sequences grow (what {@code bytes()} counts, and what a worker's KV budget sees),
+     * and caches of other capacities share a step: a page table, not a capacity, locates a sequence's rows.
+     */
+    @Test
+    void pagedCachesGrowByPagesAndCachesOfOtherCapacitiesShareAStep() {
+        int[] ids = longPrompt();
+        for (String method : List.of("fp16", "rotatekv2")) {
+            IntFunction<KvCache> make = caches(method, true);
+            try (KvCache small = make.apply(256); KvCache large = make.apply(1024); KvCache alone = make.apply(1024)) {
+                CudaCache c = (CudaCache) small;
+                long empty = c.bytes();
+                assertThat(c.bytesFor(1)).as("%s: one page", method).isGreaterThan(empty);
+                float[][] both = gpu.forward(List.of(new LlamaModel.Step(small, Arrays.copyOf(ids, 70), false),
+                        new LlamaModel.Step(large, Arrays.copyOf(ids, 130), false)));
+                assertThat(c.bytes()).as("%s: 70 tokens take two pages", method).isEqualTo(c.bytesFor(128)).isGreaterThan(c.bytesFor(64));
+                assertThat(((CudaCache) large).bytes()).as("%s: 130 tokens take three", method).isEqualTo(((CudaCache) large).bytesFor(192));
+                float[] one = gpu.forward(List.of(new LlamaModel.Step(alone, Arrays.copyOf(ids, 130), false)))[0];
+                assertSameLogits(method, both[1], one, "a 1024-token cache stepped with a 256-token one vs alone");
+            }
+        }
+    }
+
     @Test
     void methodsTheKernelsCannotRunAreRefusedWithTheReason() {
         assertThatThrownBy(() -> gpu.rotateKv(KvMethod.parse("kivi2"), null, true)).hasMessageContaining("per-channel keys");
