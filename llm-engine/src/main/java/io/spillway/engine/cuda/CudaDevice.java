@@ -87,7 +87,7 @@ import static org.bytedeco.cuda.global.nvrtc.nvrtcGetProgramLogSize;
  * memory, copies, GEMMs, launches and CUDA graphs. Kernels and GEMMs go to one stream that is ordered
  * with the legacy default stream the synchronous copies use, so only graph capture needs it by name.
  */
-public final class CudaDevice implements AutoCloseable {
+public final class CudaDevice implements AutoCloseable, DeviceMemory {
     static final String KERNELS = "llama.cu";
     static final String PRELUDE = "common.cuh";
     /** cuBLAS's own workspace would be allocated while a graph is captured; this one is fixed. */
@@ -332,6 +332,7 @@ public final class CudaDevice implements AutoCloseable {
     }
 
     /** Device memory owned by this device object (freed on close). */
+    @Override
     public Pointer alloc(long bytes) {
         Pointer p = new Pointer();
         check(cudaMalloc(p, Math.max(bytes, 1)), "cudaMalloc(" + bytes + ")");
@@ -339,6 +340,7 @@ public final class CudaDevice implements AutoCloseable {
         return p;
     }
 
+    @Override
     public void free(Pointer p) {
         if (owned.remove(p)) {
             check(cudaFree(p), "cudaFree");
