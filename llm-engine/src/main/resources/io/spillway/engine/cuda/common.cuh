@@ -26,35 +26,6 @@ __device__ __forceinline__ unsigned long long page_at(const unsigned long long* 
     return table[j >> PAGE_SHIFT];
 }
 
-// A warp's copy of 32 consecutive entries of a page table, one a lane, for decode loops that walk positions in
-// order: a position's page then comes by shuffle, not by a table load that its row loads would wait on.
-struct PageWindow {
-    unsigned long long mine;
-    int first;
-};
-
-__device__ __forceinline__ PageWindow page_window() {
-    PageWindow w;
-    w.mine = 0;
-    w.first = -64;
-    return w;
-}
-
-// Makes w hold the pages of positions [from, to] (to - from < 31 * PAGE); pages past last_page read as 0.
-// Every lane must call it with the same arguments.
-__device__ __forceinline__ void page_window_cover(PageWindow& w, const unsigned long long* table, int from, int to,
-                                                  int last_page, int lane) {
-    if ((to >> PAGE_SHIFT) - w.first >= 32) {
-        w.first = from >> PAGE_SHIFT;
-        int p = w.first + lane;
-        w.mine = p <= last_page ? table[p] : 0;
-    }
-}
-
-__device__ __forceinline__ unsigned long long page_in(const PageWindow& w, int j) {
-    return __shfl_sync(0xffffffff, w.mine, (j >> PAGE_SHIFT) - w.first);
-}
-
 __device__ float block_sum(float v) {
     __shared__ float part[32];
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);

@@ -87,15 +87,13 @@ extern "C" __global__ void attend_f16(const float* q, int stride, const int* pos
         }
     }
     int last = min(pos[t], z * chunk + chunk - 1);
-    PageWindow pw = page_window();
     for (int j0 = z * chunk + warp; j0 <= last; j0 += WARPS * UNROLL) {
         // The rows of UNROLL positions are loaded before any is used, so their memory latencies overlap.
         float kf[UNROLL][MAXD], vf[UNROLL][MAXD];
-        page_window_cover(pw, table, j0, min(j0 + (UNROLL - 1) * WARPS, last), last >> PAGE_SHIFT, lane);
 #pragma unroll
         for (int u = 0; u < UNROLL; u++) {
             int j = min(j0 + u * WARPS, last);
-            const __half* kr = (const __half*) page_in(pw, j) + head_at + (size_t) PAGE_SLOT(j) * d + lane * per;
+            const __half* kr = (const __half*) page_at(table, j) + head_at + (size_t) PAGE_SLOT(j) * d + lane * per;
             const __half* vr = kr + values;
 #pragma unroll
             for (int i = 0; i < MAXD; i++) {

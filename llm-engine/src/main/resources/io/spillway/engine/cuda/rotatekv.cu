@@ -475,19 +475,15 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
     float m = NEG_INF, l = 0;
     int ws = win_start[t];
     int last = min(pos[t], z * chunk + chunk - 1);
-    const unsigned long long* table = (const unsigned long long*) (cache[t] + lay[L_TABLE]);
-    size_t layer_at = (size_t) layer * lay[L_PSTRIDE];
-    PageWindow pw = page_window();
     for (int j0 = z * chunk + warp; j0 <= last; j0 += WARPS * PU) {
         // Every position's packed row is written (window and sink positions too), so its loads need not wait
         // for the flag: all PU positions' codes and scales are in flight together.
         int sl[PU];
         unsigned int kword[PU], vword[PU], ke[PU][PER], ve[PU][PER];
-        page_window_cover(pw, table, j0, min(j0 + (PU - 1) * WARPS, last), last >> PAGE_SHIFT, lane);
 #pragma unroll
         for (int u = 0; u < PU; u++) {
             int j = min(j0 + u * WARPS, last), at = PAGE_SLOT(j);
-            const unsigned char* page = (const unsigned char*) page_in(pw, j) + layer_at;
+            const unsigned char* page = page_base(cache[t], lay, layer, j);
             sl[u] = j >= ws ? -2 : ((const signed char*) (page + lay[L_FLAG]))[at];
             kword[u] = load_word(page + lay[L_KC] + at * (KVD / 4) + rg * 32 * WB, lane);
             vword[u] = load_word(page + lay[L_VC] + at * (KVD / 4) + rg * 32 * WB, lane);
