@@ -1,6 +1,7 @@
 package io.spillway.spill;
 
 import io.spillway.schemas.SessionState;
+import io.spillway.schemas.SessionStatus;
 import org.apache.kafka.common.serialization.Serde;
 import org.apache.kafka.common.serialization.Serdes;
 import org.apache.kafka.streams.StreamsBuilder;
@@ -18,7 +19,11 @@ import org.slf4j.LoggerFactory;
  * The session directory as a Kafka Streams topology: the compacted sessions topic read into a global store, so
  * every instance of this service holds and answers for the whole directory. An update replaces the stored entry
  * only if its version is higher, so a stale worker cannot regress an entry; of two updates with the same version
- * the first in the log wins, the same on every instance. A tombstone (null value) removes the entry.
+ * the first in the log wins, the same on every instance. A DELETED entry ends the session's history: whatever
+ * follows it in the log is the id's next life, at any version, because the spill store's versions (which the
+ * workers' versions derive from) start again at 0 once its spill is deleted. Nothing of the old life can follow
+ * it: DELETED is written only over the SPILLED entry of the spill's latest version, and a worker that resumed
+ * that spill just before the delete does hold the session. A tombstone (null value) removes the entry.
  *
  * <p>Global stores are rebuilt on start by passing the topic through this same processor, so the version rule
  * holds after a restart too. The store is in memory: the compacted topic is the durable copy.
@@ -63,7 +68,7 @@ final class SessionDirectoryTopology {
                 return;
             }
             SessionState current = store.get(sessionId);
-            if (current == null || update.getVersion() > current.getVersion()) {
+            if (current == null || current.getState() == SessionStatus.DELETED || update.getVersion() > current.getVersion()) {
                 store.put(sessionId, update);
             } else {
                 log.info("stale session state ignored: session={} version={} state={} stored version={} state={}", sessionId,

@@ -84,16 +84,31 @@ class SessionDirectoryTopologyTest {
     }
 
     @Test
-    void aDeletedEntryStaysSoThatAStaleUpdateCannotBringItBack() {
+    void aSessionIdUsedAgainAfterItsSpillWasDeletedStartsANewLifeAtTheStoresRestartedVersions() {
+        // Store version 2 spilled (entry 4), then deleted: DELETED at 5.
         sessions.pipeInput("s1", state("s1", SessionStatus.SPILLED, 4));
         sessions.pipeInput("s1", state("s1", SessionStatus.DELETED, 5));
-        sessions.pipeInput("s1", state("s1", SessionStatus.SPILLED, 4));
         assertThat(store.get("s1").getState()).isEqualTo(SessionStatus.DELETED);
-        assertThat(store.get("s1").getVersion()).isEqualTo(5);
 
-        // A worker that starts the session again writes above the DELETED version.
-        sessions.pipeInput("s1", state("s1", SessionStatus.HOT, 6));
+        // The id comes back: the store starts again at version 0, so the worker writes HOT 1, then SPILLED 2.
+        sessions.pipeInput("s1", state("s1", SessionStatus.HOT, 1));
         assertThat(store.get("s1").getState()).isEqualTo(SessionStatus.HOT);
+        assertThat(store.get("s1").getVersion()).isEqualTo(1);
+        sessions.pipeInput("s1", state("s1", SessionStatus.SPILLED, 2));
+        assertThat(store.get("s1").getState()).isEqualTo(SessionStatus.SPILLED);
+        // Within the new life the version rule holds again.
+        sessions.pipeInput("s1", state("s1", SessionStatus.HOT, 1));
+        assertThat(store.get("s1").getState()).isEqualTo(SessionStatus.SPILLED);
+        assertThat(store.get("s1").getVersion()).isEqualTo(2);
+    }
+
+    @Test
+    void theNewLifeStartsEvenWhenItsFirstUpdateWasLost() {
+        sessions.pipeInput("s1", state("s1", SessionStatus.DELETED, 9));
+        // HOT 1 never reached the topic (the directory is advisory; a failed send is only logged).
+        sessions.pipeInput("s1", state("s1", SessionStatus.SPILLED, 2));
+        assertThat(store.get("s1").getState()).isEqualTo(SessionStatus.SPILLED);
+        assertThat(store.get("s1").getVersion()).isEqualTo(2);
     }
 
     @Test
