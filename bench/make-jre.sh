@@ -25,7 +25,7 @@ zip -q -d "$natives" $(unzip -Z1 "$natives" | grep -E 'libjni|native-image/linux
 cp "$root/bench/hf-decode-bench.py" "$root/bench/plot-decode.py" "$out/"
 mkdir -p "$out/testlib"
 m2=${MAVEN_REPO:-$HOME/.m2/repository}
-"$root/mvnw" -q -ntp dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:6.0.1 -DoutputDirectory="$out/testlib"
+JAVA_HOME="$jdk" "$root/mvnw" -q -ntp dependency:copy -Dartifact=org.junit.platform:junit-platform-console-standalone:6.0.1 -DoutputDirectory="$out/testlib"
 cp "$m2"/org/assertj/assertj-core/3.27.7/assertj-core-3.27.7.jar "$out/testlib/"
 (cd "$root/llm-engine/target/test-classes" && "$jdk/bin/jar" cf "$out/testlib/llm-engine-tests.jar" .)
 du -sh "$out/jre.tar.xz" "$out/lib"
