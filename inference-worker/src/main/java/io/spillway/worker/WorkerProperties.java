@@ -17,8 +17,7 @@ import java.util.Map;
  * @param modelName     the name clients ask for
  * @param backend       {@code auto} (a CUDA GPU where one is usable, else the CPU), {@code cuda} or {@code cpu}
  * @param kv            KV method ({@code fp32}, {@code fp16}, {@code rotatekv2}, ...)
- * @param maxContext    the most tokens a sequence holds (prompt and output); 0 takes the model's positions.
- *                      GPU caches are allocated whole at this length
+ * @param maxContext    the most tokens a sequence holds (prompt and output); 0 takes the model's positions
  * @param maxBatch      sequences decoding together
  * @param prefillBudget prompt tokens prefilled per engine step
  * @param maxSessions   hot sessions kept (least recently used idle ones spill beyond)

@@ -20,7 +20,7 @@ import java.util.function.Supplier;
 
 /**
  * A model loaded on the backend chosen, with the maker of its KV caches: what a command or a worker
- * needs whichever device runs it. GPU caches are allocated whole at {@code capacity} tokens.
+ * needs whichever device runs it. GPU caches hold up to {@code capacity} tokens, in pages taken as they grow.
  *
  * @param backend {@code cpu} or {@code cuda}: where it runs
  * @param kv      the KV method its caches use

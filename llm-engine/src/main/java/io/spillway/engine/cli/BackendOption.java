@@ -37,8 +37,7 @@ final class BackendOption {
     }
 
     /**
-     * Loads the model on the chosen backend. {@code capacity} is the most tokens one cache holds (the
-     * GPU caches are allocated whole).
+     * Loads the model on the chosen backend. {@code capacity} is the most tokens one cache holds.
      */
     static LoadedModel load(String command, Args a, Path modelDir, int capacity, PrintStream err) {
         Backend backend = check(command, a);
