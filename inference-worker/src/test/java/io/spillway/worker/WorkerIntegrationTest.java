@@ -2,6 +2,7 @@ package io.spillway.worker;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.spillway.engine.cuda.CudaBackend;
 import io.spillway.schemas.ChatMessage;
 import io.spillway.schemas.DeadLetter;
 import io.spillway.schemas.EventType;
@@ -42,6 +43,7 @@ import java.util.stream.IntStream;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** The worker against a real in-process Kafka broker and the embedded schema registry. */
 class WorkerIntegrationTest {
@@ -56,7 +58,7 @@ class WorkerIntegrationTest {
     @BeforeAll
     static void start() throws Exception {
         // Each test has a requests topic of its own: a new consumer group reads its topic from the start.
-        kafka = new EmbeddedKafkaKraftBroker(1, 3, REQUESTS, REQUESTS + ".handback", REQUESTS + ".chat", EVENTS, DLQ);
+        kafka = new EmbeddedKafkaKraftBroker(1, 3, REQUESTS, REQUESTS + ".handback", REQUESTS + ".chat", REQUESTS + ".gpu-fp16", REQUESTS + ".gpu-rotatekv2", EVENTS, DLQ);
         kafka.afterPropertiesSet();
         registry = EmbeddedSchemaRegistry.start(0);
         SpillwayAvroSerializer<SpecificRecord> serializer = new SpillwayAvroSerializer<>();
@@ -242,6 +244,41 @@ class WorkerIntegrationTest {
             var e = awaitEnd(0, List.of(r.getRequestId()), Duration.ofSeconds(60)).get(r.getRequestId());
             assertThat(e).extracting(InferenceEvent::getType).containsExactly(EventType.STARTED, EventType.DELTA, EventType.FINISHED);
             assertThat(last(e).getUsage().getCompletionTokens()).isBetween(1, 8);
+        }
+    }
+
+    /**
+     * On a GPU (skipped elsewhere, with the reason): the worker serves requests through Kafka on the CUDA backend,
+     * fp16 and 2-bit KV, greedy text equal to transformers' reference, several sequences decoding in one batch.
+     */
+    @Test
+    void onAGpuTheWorkerServesRequestsThroughKafkaOnTheCudaBackend() {
+        StringBuilder why = new StringBuilder();
+        try (var device = CudaBackend.tryOpen(why::append).orElse(null)) {
+            assumeTrue(device != null, "skipped: " + why);
+        }
+        JsonNode p = reference.get("prompts").get(0);
+        int partition = 0;
+        for (String kv : List.of("fp16", "rotatekv2")) {
+            String topic = REQUESTS + ".gpu-" + kv;
+            try (var ctx = worker("w-gpu-" + kv, "--spillway.worker.backend=cuda", "--spillway.worker.kv=" + kv,
+                    "--spillway.worker.kafka.group-id=gpu-" + kv, "--spillway.worker.kafka.requests-topic=" + topic)) {
+                assertThat(ctx.getBean(io.spillway.engine.backend.LoadedModel.class).backend()).isEqualTo("cuda");
+                InferenceRequest exact = completion("s-gpu-" + kv, p.get("text").asText(), 32, true, partition);
+                List<InferenceRequest> batch = IntStream.range(0, 8)
+                        .mapToObj(i -> completion("s-gpu-" + kv + "-" + i, "The whale " + i, 16, false, partition)).toList();
+                send(topic, exact);
+                batch.forEach(r -> producer.send(new ProducerRecord<>(topic, r.getSessionId(), r)));
+                producer.flush();
+                List<String> ids = new ArrayList<>(List.of(exact.getRequestId()));
+                batch.forEach(r -> ids.add(r.getRequestId()));
+                var events = awaitEnd(partition, ids, Duration.ofSeconds(120));
+                assertThat(text(events.get(exact.getRequestId()))).as(kv).isEqualTo(p.get("greedy_text").asText());
+                for (InferenceRequest r : batch) {
+                    assertThat(last(events.get(r.getRequestId())).getUsage().getCompletionTokens()).as(kv + " " + r.getSessionId()).isBetween(1, 16);
+                }
+                assertThat(ctx.getBean(WorkerMetrics.class).largestBatch()).as(kv).isGreaterThan(1);
+            }
         }
     }
 
