@@ -43,10 +43,8 @@ public final class CudaLlamaModel implements SamplingDecoder {
     private final String fingerprint;
     private final CudaPagePool pages;
     private Scratch scratch;
-    private Pointer partial;
-    private long partialBytes;
-    private Pointer unpacked;
-    private long unpackedBytes;
+    private final GrowingBuffer partial;
+    private final GrowingBuffer unpacked;
     private boolean graphs = Boolean.parseBoolean(System.getProperty("spillway.cuda.graphs", "true"));
     private final Map<GraphKey, CudaDevice.Graph> captured = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -116,6 +114,8 @@ public final class CudaLlamaModel implements SamplingDecoder {
                     + " 8 query heads per KV head, got head_dim " + c.headDim() + ", " + c.numHeads() / c.numKvHeads());
         }
         this.pages = new CudaPagePool(device, CudaKvCache.pageBytes(KvLayout.of(c)));
+        this.partial = new GrowingBuffer(device);
+        this.unpacked = new GrowingBuffer(device);
         device.synchronize();
     }
 
@@ -529,7 +529,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
             device.uploadInts(b.tiles, prefill.tileArray());
             if (quantized != null) {
                 device.uploadInts(b.seqLast, prefill.lastTokens());
-                device.uploadLongs(b.kvRows, prefill.rowAddresses(total, ensureUnpacked(prefill.unpackedBytes(config.kvDim())), config.kvDim()));
+                device.uploadLongs(b.kvRows, prefill.rowAddresses(total, unpackedRows(prefill.unpackedBytes(config.kvDim())), config.kvDim()));
             }
         }
         StepShape shape = shape(total, rows, steps.size(), decodeTokens, maxLength, quantized, prefill);
@@ -613,7 +613,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
                 quantized.append(b.k, b.v, b.pos, b.windowStart, b.cache, layout, total, l);
                 quantized.trackSinks(b.x, b.k, b.v, b.seqFirst, b.seqCount, b.pos, b.cache, layout, s.sequences(), l);
                 if (s.decodeTokens() > 0) {
-                    quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, s.decodeTokens(), s.splits(), s.chunk(), partial, b.attn);
+                    quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, s.decodeTokens(), s.splits(), s.chunk(), partial.pointer(), b.attn);
                 }
                 if (s.prefillTiles() > 0) {
                     quantized.unpack(b.seqLast, b.pos, b.windowStart, b.cache, layout, l, s.prefillSequences(), s.span(), b.kvRows);
@@ -639,9 +639,9 @@ public final class CudaLlamaModel implements SamplingDecoder {
         int heads = c.numHeads();
         int d = c.headDim();
         device.launch("attend_f16", new int[] {s.decodeTokens(), c.numKvHeads(), s.splits()}, 128, b.q, c.qDim() + 2 * c.kvDim(), b.pos, b.cache, layer,
-                heads, c.numKvHeads(), d, s.chunk(), s.splits() > 1 ? partial : b.attn, b.attn);
+                heads, c.numKvHeads(), d, s.chunk(), s.splits() > 1 ? partial.pointer() : b.attn, b.attn);
         if (s.splits() > 1) {
-            device.launch("attend_combine", s.decodeTokens(), heads, d, partial, s.splits(), heads, d, b.attn);
+            device.launch("attend_combine", s.decodeTokens(), heads, d, partial.pointer(), s.splits(), heads, d, b.attn);
         }
     }
 
@@ -656,26 +656,15 @@ public final class CudaLlamaModel implements SamplingDecoder {
                 c.qDim() + 2 * c.kvDim(), b.pos, rows, layerOffset, cap, c.numHeads(), c.numKvHeads(), b.tiles, b.attn);
     }
 
-    /** Device memory for a 2-bit prefill step's decoded rows: reused, grown when a step needs more. */
-    private Pointer ensureUnpacked(long need) {
-        if (need > unpackedBytes) {
-            if (unpacked != null) {
-                device.free(unpacked);
-            }
-            unpacked = device.alloc(need);
-            unpackedBytes = need;
-        }
-        return unpacked;
+    /** Device memory for a 2-bit prefill step's decoded rows. */
+    private Pointer unpackedRows(long need) {
+        unpacked.grow(need);
+        return unpacked.pointer();
     }
 
     private void ensurePartial(long need) {
-        if (need > partialBytes) {
+        if (partial.grow(need)) {
             dropGraphs();
-            if (partial != null) {
-                device.free(partial);
-            }
-            partial = device.alloc(need);
-            partialBytes = need;
         }
     }
 

@@ -1,6 +1,5 @@
 package io.spillway.engine.cuda;
 
-import org.bytedeco.javacpp.Pointer;
 import org.junit.jupiter.api.Test;
 
 import java.util.ArrayList;
@@ -16,28 +15,9 @@ class CudaPagePoolTest {
     private static final long PAGE = 1L << 20;
     private static final int PER_SLAB = 64;
 
-    /** Hands out disjoint address ranges and remembers which are allocated. */
-    private static final class FakeMemory implements DeviceMemory {
-        final Set<Long> live = new HashSet<>();
-        long next = 1L << 40;
-
-        @Override
-        public Pointer alloc(long bytes) {
-            long at = next;
-            next += bytes + (1L << 30);
-            live.add(at);
-            return CudaDevice.at(at);
-        }
-
-        @Override
-        public void free(Pointer p) {
-            assertThat(live.remove(p.address())).as("freed once").isTrue();
-        }
-    }
-
     @Test
     void pagesAreDistinctAndSlabsComeAsNeeded() {
-        FakeMemory memory = new FakeMemory();
+        FakeDeviceMemory memory = new FakeDeviceMemory();
         CudaPagePool pool = new CudaPagePool(memory, PAGE);
         Set<Long> pages = new HashSet<>();
         for (int i = 0; i < PER_SLAB + 1; i++) {
@@ -50,7 +30,7 @@ class CudaPagePoolTest {
 
     @Test
     void emptySlabsBeyondOneAreFreedAndTheKeptOneIsReused() {
-        FakeMemory memory = new FakeMemory();
+        FakeDeviceMemory memory = new FakeDeviceMemory();
         CudaPagePool pool = new CudaPagePool(memory, PAGE);
         List<Long> pages = new ArrayList<>();
         for (int i = 0; i < 3 * PER_SLAB; i++) {
@@ -68,7 +48,7 @@ class CudaPagePoolTest {
 
     @Test
     void takesFromTheOldestSlabSoLongLivedPagesPack() {
-        FakeMemory memory = new FakeMemory();
+        FakeDeviceMemory memory = new FakeDeviceMemory();
         CudaPagePool pool = new CudaPagePool(memory, PAGE);
         List<Long> first = new ArrayList<>();
         List<Long> second = new ArrayList<>();
@@ -94,7 +74,7 @@ class CudaPagePoolTest {
 
     @Test
     void refusesAnAddressThatIsNotOneOfItsPages() {
-        CudaPagePool pool = new CudaPagePool(new FakeMemory(), PAGE);
+        CudaPagePool pool = new CudaPagePool(new FakeDeviceMemory(), PAGE);
         long page = pool.take();
         assertThatThrownBy(() -> pool.give(page + 256)).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("is not a page of this pool");
