@@ -18,6 +18,11 @@ import java.util.function.Supplier;
  * Continuous batching: every {@link #step} runs one forward pass over all running sequences, their
  * next decode token each plus prompt chunks of newly admitted ones (up to a token budget, so a long
  * prompt cannot stall everyone's decoding). Sequences join and leave between steps.
+ *
+ * <p>Any thread may submit; one thread at a time steps (an {@link EngineLoop}'s). Only the queue of
+ * waiting sequences is locked, never a forward pass: a lock held across back-to-back passes would be
+ * taken again by the stepping thread before a submitter got it, and requests would join only once
+ * the batch had run dry (seen on a GPU, where a pass is short).
  */
 public final class ContinuousBatcher {
     private final Decoder model;
@@ -26,8 +31,10 @@ public final class ContinuousBatcher {
     private final int maxBatch;
     private final int prefillBudget;
     private final Queue<ActiveSequence> waiting = new ArrayDeque<>();
+    /** The stepping thread's own; other threads read only {@link #runningCount}. */
     private final List<ActiveSequence> running = new ArrayList<>();
-    private int lastBatchSize;
+    private volatile int runningCount;
+    private volatile int lastBatchSize;
 
     /**
      * @param maxBatch      most sequences decoding together
@@ -73,12 +80,12 @@ public final class ContinuousBatcher {
         return seq;
     }
 
-    public synchronized boolean hasWork() {
-        return !waiting.isEmpty() || !running.isEmpty();
+    public boolean hasWork() {
+        return waiting() > 0 || runningCount > 0;
     }
 
-    public synchronized int running() {
-        return running.size();
+    public int running() {
+        return runningCount;
     }
 
     public synchronized int waiting() {
@@ -86,7 +93,7 @@ public final class ContinuousBatcher {
     }
 
     /** Sequences in the last forward pass. */
-    public synchronized int lastBatchSize() {
+    public int lastBatchSize() {
         return lastBatchSize;
     }
 
@@ -99,11 +106,9 @@ public final class ContinuousBatcher {
     }
 
     /** One forward pass over the batch; returns whether work remains. */
-    public synchronized boolean step() {
+    public boolean step() {
+        admit();
         dropCancelled();
-        while (running.size() < maxBatch && !waiting.isEmpty()) {
-            running.add(waiting.poll());
-        }
         if (running.isEmpty()) {
             lastBatchSize = 0;
             return false;
@@ -154,7 +159,23 @@ public final class ContinuousBatcher {
             }
         }
         running.removeIf(ActiveSequence::isDone);
+        runningCount = running.size();
         return hasWork();
+    }
+
+    /** Moves waiting sequences into the batch while it has room, and cancelled ones at once, for dropCancelled to finish. */
+    private synchronized void admit() {
+        for (Iterator<ActiveSequence> it = waiting.iterator(); it.hasNext(); ) {
+            ActiveSequence s = it.next();
+            if (s.cancelled()) {
+                it.remove();
+                running.add(s);
+            }
+        }
+        while (running.size() < maxBatch && !waiting.isEmpty()) {
+            running.add(waiting.poll());
+        }
+        runningCount = running.size();
     }
 
     private void advance(ActiveSequence s, int token) {
@@ -192,13 +213,6 @@ public final class ContinuousBatcher {
     }
 
     private void dropCancelled() {
-        for (Iterator<ActiveSequence> it = waiting.iterator(); it.hasNext(); ) {
-            ActiveSequence s = it.next();
-            if (s.cancelled()) {
-                it.remove();
-                finish(s, FinishReason.CANCELLED);
-            }
-        }
         for (Iterator<ActiveSequence> it = running.iterator(); it.hasNext(); ) {
             ActiveSequence s = it.next();
             if (s.cancelled()) {
@@ -206,5 +220,6 @@ public final class ContinuousBatcher {
                 finish(s, FinishReason.CANCELLED);
             }
         }
+        runningCount = running.size();
     }
 }

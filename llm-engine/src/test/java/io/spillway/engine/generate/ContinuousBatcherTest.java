@@ -16,6 +16,9 @@ import org.junit.jupiter.api.Test;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -104,6 +107,58 @@ class ContinuousBatcherTest {
         for (int i = 0; i < 5; i++) {
             assertThat(out.get(i).ids).hasSize(3 + i);
         }
+    }
+
+    /** A decoder whose first forward pass waits for the test, so a submission can arrive during it. */
+    private static final class HeldDecoder implements Decoder {
+        final CountDownLatch entered = new CountDownLatch(1);
+        final CountDownLatch release = new CountDownLatch(1);
+
+        @Override
+        public ModelConfig config() {
+            return model.config();
+        }
+
+        @Override
+        public float[][] forward(List<LlamaModel.Step> steps) {
+            entered.countDown();
+            try {
+                release.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return model.forward(steps);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void aSubmissionDuringAForwardPassReturnsAtOnceAndJoinsTheNextStep() throws Exception {
+        HeldDecoder held = new HeldDecoder();
+        ContinuousBatcher b = new ContinuousBatcher(held, tokenizer, () -> model.newCache(DenseKvCache.Precision.F32), 4, 512);
+        int[] prompt = TinyLlama.ints(prompts.get(0).get("input_ids"));
+        Collector first = new Collector();
+        Collector second = new Collector();
+        b.submit(new GenerationRequest(prompt, SamplingParams.greedy(4), Set.of()), first);
+        Generation g;
+        try (EngineLoop loop = new EngineLoop(b, "held")) {
+            try {
+                assertThat(held.entered.await(30, TimeUnit.SECONDS)).isTrue();
+                CompletableFuture<Generation> submitted = CompletableFuture.supplyAsync(
+                        () -> loop.submit(new GenerationRequest(prompt, SamplingParams.greedy(4), Set.of()), second));
+                // Would time out while the pass holds a lock that submissions need.
+                g = submitted.get(10, TimeUnit.SECONDS);
+                assertThat(b.waiting()).isEqualTo(1);
+            } finally {
+                held.release.countDown();
+            }
+        }
+        assertThat(g.isDone()).isTrue();
+        assertThat(second.ids).isEqualTo(first.ids).hasSize(4);
+        assertThat(second.usage.promptTokens()).isEqualTo(prompt.length);
     }
 
     @Test
