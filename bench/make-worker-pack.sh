@@ -6,6 +6,10 @@
 # better than their zip deflate); RocksDB (only Kafka Streams uses it), Mockito and JUnit (the console launcher
 # in gpu/testlib brings its own) stay behind; of the native libraries only Linux x86-64's go, and of the CUDA
 # ones only cudart, cuBLAS and NVRTC's.
+# Together with the JUnit launcher they come to about 58 MB, more than one call can carry beside the 39 MB tree, so
+# they also go, as one archive cut in 24 MiB parts, into gpu/worker-call-1, -2, ... with the checksums of all parts
+# in each: carry one folder a call, back to back (the machine keeps /tmp while it stays warm), and
+# bench/gpu-worker-e2e.sh runs the test once it holds every part.
 # Usage: bench/make-worker-pack.sh   (after bin/spillway build, ./mvnw -pl inference-worker test-compile
 # and bench/make-jre.sh, which packs the runtime and the launcher)
 set -euo pipefail
@@ -37,4 +41,12 @@ tar -C "$tmp" -cf - worker | xz -T0 -9 > "$root/gpu/worker.tar.xz"
   --strip-debug --no-header-files --no-man-pages --output "$tmp/jre-worker"
 strip --strip-unneeded "$tmp/jre-worker/lib/server/libjvm.so" || true
 tar -C "$tmp" -cf - jre-worker | xz -T0 -9 > "$root/gpu/jre-worker.tar.xz"
-du -sh "$root/gpu/worker.tar.xz" "$root/gpu/jre-worker.tar.xz"
+rm -rf "$root"/gpu/worker-call-*
+tar -C "$root/gpu" -cf - worker.tar.xz jre-worker.tar.xz testlib/junit-platform-console-standalone-6.0.1.jar \
+  | split -b 24M -d -a 1 - "$tmp/worker-part-"
+(cd "$tmp" && sha256sum worker-part-*) > "$tmp/worker-parts.sha256"
+for part in "$tmp"/worker-part-*; do
+  dir="$root/gpu/worker-call-$((${part##*-} + 1))"
+  mkdir -p "$dir" && mv "$part" "$dir/" && cp "$tmp/worker-parts.sha256" "$dir/"
+done
+du -sh "$root/gpu/worker.tar.xz" "$root/gpu/jre-worker.tar.xz" "$root"/gpu/worker-call-*
