@@ -135,6 +135,11 @@ public final class PathBenchmark {
             public void onFinish(FinishReason reason, Usage usage) {
                 done.complete(System.nanoTime());
             }
+
+            @Override
+            public void onFailure(RuntimeException cause) {
+                done.completeExceptionally(cause);
+            }
         });
         long end = done.get();
         return sample(start, first[0] == 0 ? end : first[0], end, tokens[0]);

@@ -59,6 +59,10 @@ final class EventPublisher {
             send(e);
         }
 
+        String requestId() {
+            return request.getRequestId();
+        }
+
         void error(String code, String message) {
             InferenceEvent e = event(EventType.ERROR);
             e.setError(new ErrorInfo(code, message));

@@ -14,6 +14,7 @@ final class WorkerMetrics {
     private final Counter tokens;
     private final Counter requests;
     private final Counter rejected;
+    private final Counter failed;
     private final Timer timeToFirstToken;
     private final DistributionSummary batchSize;
     private final EngineLoop engine;
@@ -23,6 +24,7 @@ final class WorkerMetrics {
         this.tokens = Counter.builder("spillway.worker.tokens.generated").register(registry);
         this.requests = Counter.builder("spillway.worker.requests").register(registry);
         this.rejected = Counter.builder("spillway.worker.requests.rejected").register(registry);
+        this.failed = Counter.builder("spillway.worker.requests.failed").description("requests the engine failed on").register(registry);
         this.timeToFirstToken = Timer.builder("spillway.worker.time.to.first.token").publishPercentiles(0.5, 0.99).register(registry);
         this.batchSize = DistributionSummary.builder("spillway.worker.batch.size").description("sequences in the forward pass of each generated token")
                 .register(registry);
@@ -48,6 +50,10 @@ final class WorkerMetrics {
 
     void rejected() {
         rejected.increment();
+    }
+
+    void failed() {
+        failed.increment();
     }
 
     double largestBatch() {

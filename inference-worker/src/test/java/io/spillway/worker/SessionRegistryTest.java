@@ -123,6 +123,11 @@ class SessionRegistryTest {
                     @Override
                     public void onFinish(io.spillway.engine.generate.FinishReason reason, Usage usage) {
                     }
+
+                    @Override
+                    public void onFailure(RuntimeException cause) {
+                        throw new AssertionError("the generation failed", cause);
+                    }
                 }, s);
         b.runUntilIdle();
     }

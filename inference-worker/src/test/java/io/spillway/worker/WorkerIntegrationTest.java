@@ -91,7 +91,7 @@ class WorkerIntegrationTest {
         return new SpringApplication(WorkerApplication.class).run(args.toArray(String[]::new));
     }
 
-    private static InferenceRequest completion(String session, String prompt, int maxTokens, boolean stream, int replyPartition) {
+    static InferenceRequest completion(String session, String prompt, int maxTokens, boolean stream, int replyPartition) {
         return InferenceRequest.newBuilder().setRequestId(UUID.randomUUID().toString()).setSessionId(session).setApiKeyId("k1")
                 .setModel("tiny-llama").setReplyTopic(EVENTS).setReplyPartition(replyPartition).setCreatedAtMs(System.currentTimeMillis())
                 .setKind(RequestKind.COMPLETION).setMessages(List.of()).setPrompt(prompt)

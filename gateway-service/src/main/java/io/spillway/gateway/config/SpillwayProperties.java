@@ -55,6 +55,7 @@ public record SpillwayProperties(
       @DefaultValue("1024") int chunkTokens,
       @DefaultValue("64") int overlapTokens,
       @DefaultValue("160") int partialSummaryTokens,
+      @DefaultValue("3") int maxChunkAttempts,
       @DefaultValue("1000000") int maxDocumentChars,
       @DefaultValue("200000") int maxDocumentTokens,
       @DefaultValue("4000") int maxInstructionChars,

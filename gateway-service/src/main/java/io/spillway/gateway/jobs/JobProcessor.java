@@ -101,7 +101,7 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
     List<String> chunks = chunker.chunks(job.getDocument());
     JobState fresh = new JobState(id, job.getApiKeyId(), job.getInstructions(), job.getTargetWords(),
         job.getCallbackTopic(), JobStatus.RUNNING, null, null, 0, List.of(), List.of(), List.of(), List.of(), 0, 0,
-        now()).atLevel(0, chunks, chunks.size() + (chunks.size() > 1 ? 1 : 0), now());
+        now(), List.of()).atLevel(0, chunks, chunks.size() + (chunks.size() > 1 ? 1 : 0), now());
     log.info("job accepted job={} chunks={}", id, chunks.size());
     start(fresh);
   }
@@ -137,12 +137,24 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
       return;
     }
     int index = Integer.parseInt(id[2]);
-    if (index >= job.inputs().size()) {
+    if (index >= job.inputs().size() || e.getAttempt() != job.attempts().get(index)) {
       return;
     }
     if (e.getType() == EventType.ERROR) {
-      String why = e.getError() == null ? "the model failed" : e.getError().getCode() + ": " + e.getError().getMessage();
-      finish(job.withStatus(JobStatus.FAILED, null, "chunk " + index + " of level " + job.level() + " failed: " + why, now()));
+      String code = e.getError() == null ? null : e.getError().getCode();
+      int attempt = job.attempts().get(index);
+      if (!job.done().get(index) && requests.retries(code, attempt)) {
+        log.warn("job chunk failed, asked again job={} level={} chunk={} attempt={} code={}", job.jobId(), job.level(), index,
+            attempt + 1, code);
+        JobState retried = job.retry(index, now());
+        store.put(job.jobId(), retried);
+        send(retried, index);
+        return;
+      }
+      String why = e.getError() == null ? "the model failed" : code + ": " + e.getError().getMessage();
+      String tries = attempt == 0 ? "" : " (attempt " + (attempt + 1) + ")";
+      finish(job.withStatus(JobStatus.FAILED, null, "chunk " + index + " of level " + job.level() + " failed" + tries + ": " + why,
+          now()));
       return;
     }
     boolean finished = e.getType() == EventType.FINISHED;
@@ -169,12 +181,16 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
   /** Stores a level and sends its requests, answered on this task's partition. */
   private void start(JobState job) {
     store.put(job.jobId(), job);
-    int partition = context.recordMetadata().orElseThrow().partition();
     for (int i = 0; i < job.inputs().size(); i++) {
-      var request = requests.request(job, i, partition, now());
-      context.forward(new Record<String, SpecificRecord>(request.getSessionId(), request, now()), REQUESTS_SINK);
+      send(job, i);
     }
     result(job);
+  }
+
+  private void send(JobState job, int index) {
+    int partition = context.recordMetadata().orElseThrow().partition();
+    var request = requests.request(job, index, partition, now());
+    context.forward(new Record<String, SpecificRecord>(request.getSessionId(), request, now()), REQUESTS_SINK);
   }
 
   private void finish(JobState job) {

@@ -10,7 +10,8 @@ import java.util.Map;
 /**
  * The model requests of a job. Ids are {@code <jobId>/<level>/<index>}, the same on every run, and
  * sampling is greedy: a job re-run after a crash asks the same questions and gets the same answers,
- * which the topology then recognizes as ones it has seen.
+ * which the topology then recognizes as ones it has seen. A request the worker failed on (an
+ * {@code internal_error}: its engine threw) is asked again as the next attempt, up to {@code maxAttempts}.
  */
 final class JobRequests {
   private static final String SYSTEM = "You write faithful, concise summaries. Answer with the summary only.";
@@ -18,11 +19,24 @@ final class JobRequests {
   private final String model;
   private final String replyTopic;
   private final int partialSummaryTokens;
+  private final int maxAttempts;
 
-  JobRequests(String model, String replyTopic, int partialSummaryTokens) {
+  JobRequests(String model, String replyTopic, int partialSummaryTokens, int maxAttempts) {
+    if (maxAttempts < 1) {
+      throw new IllegalArgumentException("spillway.jobs.max-chunk-attempts must be at least 1, not " + maxAttempts);
+    }
     this.model = model;
     this.replyTopic = replyTopic;
     this.partialSummaryTokens = partialSummaryTokens;
+    this.maxAttempts = maxAttempts;
+  }
+
+  /**
+   * Whether a request that failed with {@code code} on attempt {@code attempt} is asked again. Only the worker's
+   * own failures are: an invalid or too long request would fail the same way every time.
+   */
+  boolean retries(String code, int attempt) {
+    return "internal_error".equals(code) && attempt + 1 < maxAttempts;
   }
 
   static String requestId(String jobId, int level, int index) {
@@ -60,6 +74,7 @@ final class JobRequests {
     return InferenceRequest.newBuilder()
         .setRequestId(id)
         .setSessionId(id)
+        .setAttempt(job.attempts().get(index))
         .setApiKeyId(job.apiKeyId())
         .setModel(model)
         .setReplyTopic(replyTopic)

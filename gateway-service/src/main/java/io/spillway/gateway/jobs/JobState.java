@@ -10,6 +10,8 @@ import java.util.List;
  * each later level the groups of the previous level's summaries; a level of one text is the last.
  *
  * @param lastSeq per text, the highest event seq applied, so a re-delivered answer is not applied twice
+ * @param attempts per text, the attempt of the request asked last (0 first; a retry after a worker's error is 1, ...):
+ *     events of any other attempt are stale. Absent in states stored before retries existed: all 0
  */
 public record JobState(
     String jobId,
@@ -27,11 +29,18 @@ public record JobState(
     List<Boolean> done,
     int chunksDone,
     int chunksTotal,
-    long updatedAtMs) {
+    long updatedAtMs,
+    List<Integer> attempts) {
+
+  public JobState {
+    if (attempts == null) {
+      attempts = java.util.Collections.nCopies(inputs == null ? 0 : inputs.size(), 0);
+    }
+  }
 
   static JobState failed(String jobId, String apiKeyId, String error, long now) {
     return new JobState(jobId, apiKeyId, null, 0, null, JobStatus.FAILED, null, error, 0, List.of(), List.of(), List.of(),
-        List.of(), 0, 0, now);
+        List.of(), 0, 0, now, List.of());
   }
 
   /** The state when {@code inputs} are sent to the model as level {@code level}. */
@@ -45,7 +54,7 @@ public record JobState(
       pending.add(false);
     }
     return new JobState(jobId, apiKeyId, instructions, targetWords, callbackTopic, JobStatus.RUNNING, null, null, level,
-        List.copyOf(inputs), empty, seqs, pending, chunksDone, chunksTotal, now);
+        List.copyOf(inputs), empty, seqs, pending, chunksDone, chunksTotal, now, java.util.Collections.nCopies(inputs.size(), 0));
   }
 
   boolean finalLevel() {
@@ -58,7 +67,19 @@ public record JobState(
 
   JobState withStatus(JobStatus status, String summary, String error, long now) {
     return new JobState(jobId, apiKeyId, instructions, targetWords, callbackTopic, status, summary, error, level, inputs,
-        outputs, lastSeq, done, chunksDone, chunksTotal, now);
+        outputs, lastSeq, done, chunksDone, chunksTotal, now, attempts);
+  }
+
+  /** Text {@code index} asked again as its next attempt, with what the failed attempt answered dropped. */
+  JobState retry(int index, long now) {
+    List<String> out = new ArrayList<>(outputs);
+    List<Integer> seqs = new ArrayList<>(lastSeq);
+    List<Integer> tries = new ArrayList<>(attempts);
+    out.set(index, "");
+    seqs.set(index, -1);
+    tries.set(index, attempts.get(index) + 1);
+    return new JobState(jobId, apiKeyId, instructions, targetWords, callbackTopic, status, summary, error, level, inputs,
+        out, seqs, done, chunksDone, chunksTotal, now, tries);
   }
 
   /** Applies one event's text or end to text {@code index}; the same state when the event was seen before. */
@@ -73,6 +94,6 @@ public record JobState(
     seqs.set(index, (int) seq);
     ended.set(index, finished);
     return new JobState(jobId, apiKeyId, instructions, targetWords, callbackTopic, status, summary, error, level, inputs,
-        out, seqs, ended, chunksDone + (finished ? 1 : 0), chunksTotal, now);
+        out, seqs, ended, chunksDone + (finished ? 1 : 0), chunksTotal, now, attempts);
   }
 }

@@ -47,7 +47,8 @@ class JobsConfiguration {
           + " or partial summaries would not shrink from one reduce level to the next");
     }
     Chunker chunker = new Chunker(Tokenizer.load(j.model()), j.chunkTokens(), j.overlapTokens());
-    JobRequests requests = new JobRequests(p.gateway().models().getFirst(), j.eventsTopic(), j.partialSummaryTokens());
+    JobRequests requests = new JobRequests(p.gateway().models().getFirst(), j.eventsTopic(), j.partialSummaryTokens(),
+        j.maxChunkAttempts());
     JobLimits limits = JobLimits.of(j);
     Map<String, Object> config = new HashMap<>(clients.connection());
     config.put(StreamsConfig.APPLICATION_ID_CONFIG, j.applicationId());

@@ -70,7 +70,7 @@ class JobTopologyTest {
   void start() {
     Chunker chunker = new Chunker(tokenizer, 64, 8);
     var topology = JobTopology.build(TOPICS, new JobLimits(100_000, 2_000, 1_000, 10, 400), chunker,
-        new JobRequests("tiny-llama", TOPICS.events(), 16), registry);
+        new JobRequests("tiny-llama", TOPICS.events(), 16, 2), registry);
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "jobs-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -108,7 +108,7 @@ class JobTopologyTest {
   }
 
   private static InferenceEvent event(InferenceRequest r, int seq, EventType type, String text) {
-    return InferenceEvent.newBuilder().setRequestId(r.getRequestId()).setSessionId(r.getSessionId()).setAttempt(0).setSeq(seq)
+    return InferenceEvent.newBuilder().setRequestId(r.getRequestId()).setSessionId(r.getSessionId()).setAttempt(r.getAttempt()).setSeq(seq)
         .setType(type).setDeltaText(text).setWorkerId("w").setTimestampMs(0).build();
   }
 
@@ -209,6 +209,40 @@ class JobTopologyTest {
     assertThat(dead.getReason()).startsWith("undecodable job");
     assertThat(dead.getTopic()).isEqualTo(TOPICS.jobs());
     assertThat(state("j8").status()).isEqualTo(JobStatus.FAILED);
+  }
+
+  private void fail(InferenceRequest r, int seq, String code) {
+    events.pipeInput(r.getRequestId(), InferenceEvent.newBuilder(event(r, seq, EventType.ERROR, null))
+        .setError(new io.spillway.schemas.ErrorInfo(code, "it broke")).build());
+  }
+
+  @Test
+  void aChunkTheWorkerFailedOnIsAskedAgainUntilItsAttemptsRunOut() {
+    jobs.pipeInput("j10", job("j10", document(12)));
+    List<InferenceRequest> chunks = requests.readValuesToList();
+    InferenceRequest first = chunks.getFirst();
+    results.readValuesToList();
+    events.pipeInput(first.getRequestId(), event(first, 1, EventType.DELTA, "Half an ans"));
+    fail(first, 2, "internal_error");
+    InferenceRequest again = requests.readValue();
+    assertThat(again.getRequestId()).isEqualTo(first.getRequestId());
+    assertThat(again.getAttempt()).isEqualTo(1);
+    assertThat(again.getMessages()).isEqualTo(first.getMessages());
+    assertThat(results.isEmpty()).isTrue();
+    // A late event of the failed attempt is stale; the new attempt's text replaces the old one's.
+    events.pipeInput(first.getRequestId(), event(first, 3, EventType.DELTA, "stale"));
+    answer(again, "Fox 0 ran.");
+    assertThat(state("j10").outputs().getFirst()).isEqualTo("Fox 0 ran.");
+    assertThat(results.readValue().getChunksDone()).isEqualTo(1);
+    // The second attempt of another chunk is its last (max-chunk-attempts 2).
+    InferenceRequest second = chunks.get(1);
+    fail(second, 1, "internal_error");
+    InferenceRequest last = requests.readValue();
+    fail(last, 1, "internal_error");
+    assertThat(requests.isEmpty()).isTrue();
+    SummarizationResult failed = results.readValue();
+    assertThat(failed.getStatus()).isEqualTo(JobStatus.FAILED);
+    assertThat(failed.getError()).isEqualTo("chunk 1 of level 0 failed (attempt 2): internal_error: it broke");
   }
 
   @Test

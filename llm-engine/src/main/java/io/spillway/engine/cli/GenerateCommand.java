@@ -69,6 +69,7 @@ final class GenerateCommand {
             long start = System.nanoTime();
             FinishReason[] reason = new FinishReason[1];
             GenerationListener.Usage[] usage = new GenerationListener.Usage[1];
+            RuntimeException[] failure = new RuntimeException[1];
             batcher.submit(new GenerationRequest(prompt, params, java.util.Set.copyOf(gen.eosTokenIds())), new GenerationListener() {
                 @Override
                 public void onToken(int tokenId, String text) {
@@ -81,8 +82,16 @@ final class GenerateCommand {
                     reason[0] = r;
                     usage[0] = u;
                 }
+
+                @Override
+                public void onFailure(RuntimeException cause) {
+                    failure[0] = cause;
+                }
             });
             batcher.runUntilIdle();
+            if (failure[0] != null) {
+                throw failure[0];
+            }
             out.println();
             double secs = (System.nanoTime() - start) / 1e9;
             err.printf("generate: finish=%s prompt_tokens=%d completion_tokens=%d %.1f tok/s%n", reason[0].apiName(),

@@ -23,6 +23,10 @@ import java.util.function.Supplier;
  * waiting sequences is locked, never a forward pass: a lock held across back-to-back passes would be
  * taken again by the stepping thread before a submitter got it, and requests would join only once
  * the batch had run dry (seen on a GPU, where a pass is short).
+ *
+ * <p>A forward pass that throws fails the sequences in it, and only them ({@link GenerationListener#onFailure});
+ * their sessions start again from nothing, since how much of the pass reached their caches is unknown. The
+ * batcher goes on: the others, and later submissions, still run.
  */
 public final class ContinuousBatcher {
     private final Decoder model;
@@ -136,22 +140,15 @@ public final class ContinuousBatcher {
         }
         lastBatchSize = steps.size();
         int[] tokens;
-        if (model instanceof SamplingDecoder device && owners.stream().noneMatch(s -> s.request.params().usesHistory())) {
-            // Tokens are drawn where the logits are; only one id per sequence comes back.
-            double[] uniforms = new double[owners.size()];
-            for (int i = 0; i < owners.size(); i++) {
-                uniforms[i] = samples.get(i) ? owners.get(i).sampler.nextUniform() : 0;
+        try {
+            tokens = forward(steps, owners, samples);
+        } catch (RuntimeException e) {
+            for (ActiveSequence s : owners) {
+                fail(s, e);
             }
-            tokens = device.forwardSampled(steps, owners.stream().map(s -> s.request.params()).toList(), uniforms);
-        } else {
-            float[][] logits = model.forward(steps);
-            tokens = new int[owners.size()];
-            for (int i = 0; i < owners.size(); i++) {
-                if (samples.get(i)) {
-                    ActiveSequence s = owners.get(i);
-                    tokens[i] = s.sampler.next(logits[i], s.history(), s.historyLength());
-                }
-            }
+            running.removeIf(ActiveSequence::isDone);
+            runningCount = running.size();
+            return hasWork();
         }
         for (int i = 0; i < owners.size(); i++) {
             if (samples.get(i)) {
@@ -161,6 +158,27 @@ public final class ContinuousBatcher {
         running.removeIf(ActiveSequence::isDone);
         runningCount = running.size();
         return hasWork();
+    }
+
+    /** The pass's next token of each sequence that samples (0 for the others). */
+    private int[] forward(List<LlamaModel.Step> steps, List<ActiveSequence> owners, List<Boolean> samples) {
+        if (model instanceof SamplingDecoder device && owners.stream().noneMatch(s -> s.request.params().usesHistory())) {
+            // Tokens are drawn where the logits are; only one id per sequence comes back.
+            double[] uniforms = new double[owners.size()];
+            for (int i = 0; i < owners.size(); i++) {
+                uniforms[i] = samples.get(i) ? owners.get(i).sampler.nextUniform() : 0;
+            }
+            return device.forwardSampled(steps, owners.stream().map(s -> s.request.params()).toList(), uniforms);
+        }
+        float[][] logits = model.forward(steps);
+        int[] tokens = new int[owners.size()];
+        for (int i = 0; i < owners.size(); i++) {
+            if (samples.get(i)) {
+                ActiveSequence s = owners.get(i);
+                tokens[i] = s.sampler.next(logits[i], s.history(), s.historyLength());
+            }
+        }
+        return tokens;
     }
 
     /** Moves waiting sequences into the batch while it has room, and cancelled ones at once, for dropCancelled to finish. */
@@ -210,6 +228,16 @@ public final class ContinuousBatcher {
         }
         s.markDone();
         s.listener.onFinish(reason, new GenerationListener.Usage(s.request.prompt().length, s.generated, s.reused));
+    }
+
+    private void fail(ActiveSequence s, RuntimeException cause) {
+        if (s.session == null) {
+            s.cache.close();
+        } else {
+            s.session.reset();
+        }
+        s.markDone();
+        s.listener.onFailure(cause);
     }
 
     private void dropCancelled() {

@@ -9,8 +9,14 @@ public interface GenerationListener {
      */
     void onToken(int tokenId, String text);
 
-    /** The end: called exactly once, after the last {@link #onToken}. */
+    /** The end: called exactly once, after the last {@link #onToken}, unless {@link #onFailure} ends it instead. */
     void onFinish(FinishReason reason, Usage usage);
+
+    /**
+     * The end of a generation the engine could not run on (its forward pass threw: a device error, memory
+     * running out): called instead of {@link #onFinish}, exactly once. Tokens sent before it stand.
+     */
+    void onFailure(RuntimeException cause);
 
     /**
      * Token counts of a finished generation; {@code cachedTokens} of the prompt came from the

@@ -120,6 +120,15 @@ public final class Session implements AutoCloseable {
         lastUsedNanos = System.nanoTime();
     }
 
+    /** Ends a generation that failed part way: what its cache holds is unknown, so the session starts again empty. */
+    synchronized void reset() {
+        cache.close();
+        cache = caches.get();
+        tokens = new int[0];
+        busy = false;
+        lastUsedNanos = System.nanoTime();
+    }
+
     @Override
     public synchronized void close() {
         cache.close();

@@ -63,6 +63,11 @@ class GpuSessionTest {
             public void onFinish(FinishReason reason, GenerationListener.Usage usage) {
                 cached[0] = usage.cachedTokens();
             }
+
+            @Override
+            public void onFailure(RuntimeException cause) {
+                throw new AssertionError("the generation failed", cause);
+            }
         }, session);
         b.runUntilIdle();
         return new Turn(ids, cached[0]);

@@ -46,6 +46,7 @@ class ContinuousBatcherTest {
         final StringBuilder text = new StringBuilder();
         FinishReason reason;
         Usage usage;
+        RuntimeException failure;
         int finishes;
 
         @Override
@@ -60,6 +61,12 @@ class ContinuousBatcherTest {
         public void onFinish(FinishReason r, Usage u) {
             reason = r;
             usage = u;
+            finishes++;
+        }
+
+        @Override
+        public void onFailure(RuntimeException cause) {
+            failure = cause;
             finishes++;
         }
     }
@@ -159,6 +166,68 @@ class ContinuousBatcherTest {
         assertThat(g.isDone()).isTrue();
         assertThat(second.ids).isEqualTo(first.ids).hasSize(4);
         assertThat(second.usage.promptTokens()).isEqualTo(prompt.length);
+    }
+
+    /** The CPU model, except that forward pass number {@code failing} (from 1) throws, as a device error would. */
+    private static final class FailingDecoder implements Decoder {
+        final int failing;
+        int passes;
+
+        FailingDecoder(int failing) {
+            this.failing = failing;
+        }
+
+        @Override
+        public ModelConfig config() {
+            return model.config();
+        }
+
+        @Override
+        public float[][] forward(List<LlamaModel.Step> steps) {
+            if (++passes == failing) {
+                throw new IllegalStateException("device lost");
+            }
+            return model.forward(steps);
+        }
+
+        @Override
+        public void close() {
+        }
+    }
+
+    @Test
+    void aForwardPassThatThrowsFailsOnlyItsSequencesAndTheirSessionsStartAgain() {
+        ContinuousBatcher b = new ContinuousBatcher(new FailingDecoder(3), tokenizer, () -> model.newCache(DenseKvCache.Precision.F32), 2, 512);
+        int[] p0 = TinyLlama.ints(prompts.get(0).get("input_ids"));
+        int[] p1 = TinyLlama.ints(prompts.get(1).get("input_ids"));
+        int[] greedy = TinyLlama.ints(prompts.get(0).get("greedy_ids"));
+        try (Session session = new Session("s3", () -> model.newCache(DenseKvCache.Precision.F32))) {
+            Collector inSession = new Collector();
+            Collector alone = new Collector();
+            Collector queued = new Collector();
+            b.submit(new GenerationRequest(p0, SamplingParams.greedy(8), Set.of()), inSession, session);
+            b.submit(new GenerationRequest(p1, SamplingParams.greedy(8), Set.of()), alone);
+            // The batch holds two: this one waits, out of the failing pass.
+            b.submit(new GenerationRequest(p0, SamplingParams.greedy(4), Set.of()), queued);
+            b.runUntilIdle();
+
+            assertThat(inSession.failure).hasMessage("device lost");
+            assertThat(alone.failure).isSameAs(inSession.failure);
+            assertThat(List.of(inSession.finishes, alone.finishes)).containsOnly(1);
+            assertThat(inSession.reason).isNull();
+            // Passes 1 and 2 gave a token each before pass 3 threw.
+            assertThat(inSession.ids).containsExactly(greedy[0], greedy[1]);
+            assertThat(queued.failure).isNull();
+            assertThat(queued.ids).isEqualTo(java.util.Arrays.stream(greedy, 0, 4).boxed().toList());
+            assertThat(session.busy()).isFalse();
+            assertThat(session.tokenCount()).isZero();
+
+            Collector again = new Collector();
+            b.submit(new GenerationRequest(p0, SamplingParams.greedy(4), Set.of()), again, session);
+            b.runUntilIdle();
+            assertThat(again.ids).isEqualTo(queued.ids);
+            assertThat(again.usage.cachedTokens()).isZero();
+        }
     }
 
     @Test
