@@ -49,6 +49,7 @@ final class RequestConsumer implements SmartLifecycle {
     private final WorkerMetrics metrics;
     private final Map<String, Running> running = new ConcurrentHashMap<>();
     private volatile boolean stopping;
+    private volatile String failure;
     private Thread thread;
 
     RequestConsumer(Consumer<byte[], byte[]> consumer, Deserializer<InferenceRequest> deserializer, String topic, Duration commitInterval,
@@ -92,7 +93,8 @@ final class RequestConsumer implements SmartLifecycle {
         } catch (WakeupException e) {
             // stop() during a poll: fall through to close.
         } catch (RuntimeException e) {
-            log.error("request consumer failed; in-flight requests will be re-delivered error={}", e.toString());
+            failure = e.toString();
+            log.error("request consumer failed; in-flight requests will be re-delivered error={}", failure);
         } finally {
             consumer.close();
         }
@@ -222,6 +224,11 @@ final class RequestConsumer implements SmartLifecycle {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    /** Why the poll loop ended other than by {@link #stop}; null while it runs or after a stop. */
+    String failure() {
+        return failure;
     }
 
     @Override

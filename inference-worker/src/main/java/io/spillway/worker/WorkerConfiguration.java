@@ -91,6 +91,11 @@ class WorkerConfiguration {
     }
 
     @Bean
+    WorkerLiveness workerHealthIndicator(RequestConsumer requests, EngineLoop engine) {
+        return new WorkerLiveness(requests, engine);
+    }
+
+    @Bean
     OffsetTracker offsets() {
         return new OffsetTracker();
     }

@@ -182,6 +182,12 @@ class WorkerIntegrationTest {
             List<DeadLetter> dead = deadLetters(2);
             assertThat(dead).anySatisfy(d -> assertThat(d.getReason()).startsWith("undecodable"));
             assertThat(dead).anySatisfy(d -> assertThat(d.getReason()).startsWith("model_not_found"));
+
+            var liveness = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                    "http://localhost:" + ctx.getEnvironment().getProperty("local.server.port") + "/actuator/health/liveness")).build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            assertThat(liveness.statusCode()).isEqualTo(200);
+            assertThat(new ObjectMapper().readTree(liveness.body()).path("components").path("worker").path("status").asText()).isEqualTo("UP");
         }
     }
 

@@ -23,6 +23,14 @@ public final class EngineLoop implements AutoCloseable {
         return batcher;
     }
 
+    /**
+     * Whether the stepping thread has died while not closing: only an {@link Error} (a forward pass's exceptions fail
+     * its sequences and the loop goes on). Its running and queued generations will not end; a service restarts.
+     */
+    public boolean died() {
+        return !closing && !thread.isAlive();
+    }
+
     public Generation submit(GenerationRequest request, GenerationListener listener) {
         return wake(batcher.submit(request, listener));
     }
