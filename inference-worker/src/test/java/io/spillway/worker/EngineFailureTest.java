@@ -1,5 +1,6 @@
 package io.spillway.worker;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.spillway.engine.generate.ContinuousBatcher;
 import io.spillway.engine.generate.EngineLoop;
 import io.spillway.engine.generate.GenerationListener;
@@ -10,8 +11,14 @@ import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.sampling.SamplingParams;
 import io.spillway.engine.tokenizer.Tokenizer;
+import io.spillway.schemas.EventType;
+import io.spillway.schemas.InferenceEvent;
+import io.spillway.schemas.InferenceRequest;
+import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.consumer.MockConsumer;
+import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -20,11 +27,16 @@ import org.springframework.boot.health.contributor.Status;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** The liveness component that gets a worker restarted when it would otherwise stay up serving nothing. */
-class WorkerLivenessTest {
+/**
+ * A worker whose engine fails: the requests of a failing forward pass get an error event and the worker goes on; a
+ * dead engine thread or request consumer turns the liveness component DOWN, so the worker is restarted.
+ */
+class EngineFailureTest {
     private static LlamaModel model;
     private static Tokenizer tokenizer;
     private static KvCacheFactory caches;
@@ -41,8 +53,8 @@ class WorkerLivenessTest {
         model.close();
     }
 
-    /** The tiny model's shape, with a forward pass that throws an Error, which no engine code catches. */
-    private static final class FatalDecoder implements Decoder {
+    /** The tiny model's shape, with forward passes that run {@code failure}, which throws. */
+    private record FailingDecoder(Runnable failure) implements Decoder {
         @Override
         public ModelConfig config() {
             return model.config();
@@ -50,7 +62,8 @@ class WorkerLivenessTest {
 
         @Override
         public float[][] forward(List<LlamaModel.Step> steps) {
-            throw new OutOfMemoryError("test: the heap ran out");
+            failure.run();
+            throw new AssertionError("the failure did not throw");
         }
 
         @Override
@@ -89,7 +102,9 @@ class WorkerLivenessTest {
 
     @Test
     void anEngineThreadKilledByAnErrorMakesTheWorkerDownButAClosedOneDoesNot() throws Exception {
-        EngineLoop engine = new EngineLoop(new ContinuousBatcher(new FatalDecoder(), tokenizer, caches, 1, 64), "doomed-engine");
+        EngineLoop engine = new EngineLoop(new ContinuousBatcher(new FailingDecoder(() -> {
+            throw new OutOfMemoryError("test: the heap ran out");
+        }), tokenizer, caches, 1, 64), "doomed-engine");
         WorkerLiveness liveness = new WorkerLiveness(consumer(new MockConsumer<>("earliest"), engine), engine);
         engine.submit(new GenerationRequest(tokenizer.encode("Once", true), SamplingParams.greedy(2), Set.of()), new GenerationListener() {
             @Override
@@ -111,5 +126,32 @@ class WorkerLivenessTest {
         EngineLoop closed = new EngineLoop(new ContinuousBatcher(model, tokenizer, caches, 1, 64), "closed-engine");
         closed.close();
         assertThat(new WorkerLiveness(consumer(new MockConsumer<>("earliest"), closed), closed).health().getStatus()).isEqualTo(Status.UP);
+    }
+
+    @Test
+    void anEngineFailureEndsTheStreamWithAnInternalErrorAndTheEngineGoesOn() throws Exception {
+        MockProducer<String, SpecificRecord> producer = new MockProducer<>(true, null, new StringSerializer(), (topic, r) -> new byte[0]);
+        EventPublisher events = new EventPublisher(producer, "w1", "spillway.dlq");
+        SimpleMeterRegistry meters = new SimpleMeterRegistry();
+        ContinuousBatcher batcher = new ContinuousBatcher(new FailingDecoder(() -> {
+            throw new IllegalStateException("CUDA error 999: unspecified launch failure");
+        }), tokenizer, caches, 4, 256);
+        try (EngineLoop loop = new EngineLoop(batcher, "broken-engine"); SessionRegistry sessions = new SessionRegistry(4, 1 << 20, caches, null)) {
+            WorkerMetrics metrics = new WorkerMetrics(meters, loop, sessions, new OffsetTracker());
+            // The second request shows that the engine's thread outlived the first failure.
+            for (String session : List.of("s1", "s2")) {
+                InferenceRequest r = WorkerIntegrationTest.completion(session, "Once upon a time", 4, true, 0);
+                CountDownLatch done = new CountDownLatch(1);
+                GenerationEvents listener = new GenerationEvents(events.stream(r, 0), true, metrics, done::countDown);
+                loop.submit(new GenerationRequest(tokenizer.encode("Once upon a time", true), SamplingParams.greedy(4), Set.of()), listener,
+                        sessions.acquire(session, "k1", 0));
+                assertThat(done.await(30, TimeUnit.SECONDS)).isTrue();
+            }
+            assertThat(sessions.acquire("s1", "k1", 0).tokenCount()).isZero();
+        }
+        List<InferenceEvent> sent = producer.history().stream().map(r -> (InferenceEvent) r.value()).toList();
+        assertThat(sent).extracting(InferenceEvent::getType).containsExactly(EventType.ERROR, EventType.ERROR);
+        assertThat(sent.getFirst().getError().getCode()).isEqualTo("internal_error");
+        assertThat(meters.counter("spillway.worker.requests.failed").count()).isEqualTo(2);
     }
 }
