@@ -22,6 +22,13 @@
 #define NRG (KVD / RS)
 #define NGK (KVD / KGROUP)
 #define NGV (KVD / VGROUP)
+// The value group of channel v * 32 + lane of rotation group rg: the same for every lane when groups span whole
+// words of lanes, and then the compiler sees one load where PER channels share a group.
+#if VGROUP % 32 == 0 && RS % VGROUP == 0
+#define VSLOT(rg, v, lane) ((rg) * (RS / VGROUP) + (v) * 32 / VGROUP)
+#else
+#define VSLOT(rg, v, lane) (((rg) * RS + (v) * 32 + (lane)) / VGROUP)
+#endif
 #define WARPS 4
 // Keys rotated per head after RoPE: q . (H k) = (H q) . k, so attention rotates each query once and reads
 // packed keys as they are; only the fp16 window and sink rows (unrotated) are rotated, per position.
@@ -391,6 +398,65 @@ __device__ __forceinline__ void fwht_lanes(float* x, int lane) {
     for (int v = 0; v < P; v++) x[v] *= norm;
 }
 
+// fwht_lanes on packed keys at fp16, channels v and v + P/2 in one register: half the shuffles and butterflies,
+// which bound the pre-RoPE decode (a Hadamard per position and rotation group). One channel a lane keeps fp32. fp16's rounding (2^-11, relative)
+// is far below the 2-bit codes'. Normalized first, so the sums stay as small as the keys.
+__device__ __forceinline__ unsigned int h2_fma(unsigned int a, unsigned int b, unsigned int c) {
+    unsigned int d;
+    asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
+    return d;
+}
+
+__device__ __forceinline__ unsigned int h2_add(unsigned int a, unsigned int b) {
+    unsigned int d;
+    asm("add.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b));
+    return d;
+}
+
+__device__ __forceinline__ unsigned int h2_sub(unsigned int a, unsigned int b) {
+    unsigned int d;
+    asm("sub.rn.f16x2 %0, %1, %2;" : "=r"(d) : "r"(a), "r"(b));
+    return d;
+}
+
+#if PER >= 2
+template <int P>
+__device__ __forceinline__ void fwht_lanes_h2(float* x, int lane) {
+    const float norm = (float) (1.0 / sqrt((double) (32 * P)));
+    unsigned int y[P / 2];
+#pragma unroll
+    for (int v = 0; v < P / 2; v++) asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(y[v]) : "f"(x[v + P / 2] * norm), "f"(x[v] * norm));
+#pragma unroll
+    for (int h = 1; h < 32; h <<= 1) {
+        unsigned int sign = (lane & h) ? 0xbc00bc00u : 0x3c003c00u;
+#pragma unroll
+        for (int v = 0; v < P / 2; v++) y[v] = h2_fma(sign, y[v], __shfl_xor_sync(0xffffffff, y[v], h));
+    }
+#pragma unroll
+    for (int h = 1; h < P / 2; h <<= 1) {
+#pragma unroll
+        for (int v = 0; v < P / 2; v++) {
+            if (!(v & h)) {
+                unsigned int a = y[v], b = y[v + h];
+                y[v] = h2_add(a, b);
+                y[v + h] = h2_sub(a, b);
+            }
+        }
+    }
+#pragma unroll
+    for (int v = 0; v < P / 2; v++) {
+        __half lo, hi;
+        asm("mov.b32 {%0, %1}, %2;" : "=h"(lo), "=h"(hi) : "r"(y[v]));
+        float a = __half2float(lo), b = __half2float(hi);
+        x[v] = a + b;
+        x[v + P / 2] = a - b;
+    }
+}
+#define fwht_keys fwht_lanes_h2<PER>
+#else
+#define fwht_keys fwht_lanes<PER>
+#endif
+
 // Channel v * 32 + lane of a packed row: its group's minimum plus its 2-bit code times the group's scale.
 __device__ __forceinline__ float unpack(unsigned int word, int v, unsigned int scale_min) {
     return __half2float((__half) (scale_min >> 16)) + (float) ((word >> (2 * v)) & 3) * __half2float((__half) (scale_min & 0xffff));
@@ -473,6 +539,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
 #endif
     }
     unsigned long long kg = key_groups(kgroup, layer, rg, lane);
+    __shared__ __align__(16) float sp[WARPS][PU][GH];
     float m = NEG_INF, l = 0;
     int ws = win_start[t];
     int last = min(pos[t], z * chunk + chunk - 1);
@@ -493,7 +560,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
 #pragma unroll
             for (int v = 0; v < PER; v++) {
                 ke[u][v] = ks[(kg >> (4 * v)) & 15];
-                ve[u][v] = vs[(rg * RS + v * 32 + lane) / VGROUP];
+                ve[u][v] = vs[VSLOT(rg, v, lane)];
             }
         }
         float kf[PU][PER], vf[PU][PER], score[PU];
@@ -520,7 +587,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
 #endif
             } else {
 #if KROT && !QROT
-                fwht_lanes<PER>(kf[u], lane);
+                fwht_keys(kf[u], lane);
 #endif
             }
 #if PREROPE
@@ -550,17 +617,25 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
                 for (int d = 0; d < DPH; d++) acc[h][d] *= ch;
             }
         }
+        // Each head's weight goes to every lane through shared memory: one store and GH / 4 broadcast vector loads
+        // instead of GH shuffles.
 #pragma unroll
         for (int u = 0; u < PU; u++) {
             float p = expf(score[u] - m);
             l += p;
+            if ((lane & ((1 << SHIFT) - 1)) == 0) sp[warp][u][lane >> SHIFT] = p;
+        }
+        __syncwarp();
+#pragma unroll
+        for (int u = 0; u < PU; u++) {
 #pragma unroll
             for (int h = 0; h < GH; h++) {
-                float ph = __shfl_sync(0xffffffff, p, h << SHIFT);
+                float ph = sp[warp][u][h];
 #pragma unroll
                 for (int d = 0; d < DPH; d++) acc[h][d] = fmaf(ph, vf[u][h / QPK * DPH + d], acc[h][d]);
             }
         }
+        __syncwarp();
     }
     __shared__ float sm[WARPS][GH], ssum[WARPS][GH], sacc[WARPS][GH][HD];
 #pragma unroll
@@ -620,11 +695,11 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_unpack(const int* s
 #pragma unroll
         for (int v = 0; v < PER; v++) {
             kf[v] = unpack(kword, v, ks[(kg >> (4 * v)) & 15]);
-            vf[v] = unpack(vword, v, vs[(rg * RS + v * 32 + lane) / VGROUP]);
+            vf[v] = unpack(vword, v, vs[VSLOT(rg, v, lane)]);
         }
 #if KROT
         // Packed keys are stored rotated; the normalized Hadamard is its own inverse.
-        fwht_lanes<PER>(kf, lane);
+        fwht_keys(kf, lane);
 #endif
     } else {
         const __half* kr = (const __half*) (base + (sl == -2 ? lay[L_WK] : lay[L_SK])) + (size_t) (sl == -2 ? j - win_start[t] : sl) * KVD;
