@@ -698,8 +698,14 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_unpack(const int* s
             vf[v] = unpack(vword, v, vs[VSLOT(rg, v, lane)]);
         }
 #if KROT
-        // Packed keys are stored rotated; the normalized Hadamard is its own inverse.
+        // Packed keys are stored rotated; the normalized Hadamard is its own inverse. The same arithmetic as rkv_attend's,
+        // so that a token scores alike in a prefill step and decoded alone: fp16 pairs where it un-rotates keys, fp32
+        // where it scores rotated queries (QROT) at fp32.
+#if QROT
+        fwht_lanes<PER>(kf, lane);
+#else
         fwht_keys(kf, lane);
+#endif
 #endif
     } else {
         const __half* kr = (const __half*) (base + (sl == -2 ? lay[L_WK] : lay[L_SK])) + (size_t) (sl == -2 ? j - win_start[t] : sl) * KVD;
