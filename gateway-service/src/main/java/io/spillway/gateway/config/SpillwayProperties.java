@@ -56,6 +56,7 @@ public record SpillwayProperties(
       @DefaultValue("64") int overlapTokens,
       @DefaultValue("160") int partialSummaryTokens,
       @DefaultValue("3") int maxChunkAttempts,
+      @DefaultValue("7d") Duration retention,
       @DefaultValue("1000000") int maxDocumentChars,
       @DefaultValue("200000") int maxDocumentTokens,
       @DefaultValue("4000") int maxInstructionChars,

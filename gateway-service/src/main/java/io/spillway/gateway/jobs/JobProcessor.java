@@ -8,14 +8,18 @@ import io.spillway.schemas.SummarizationJob;
 import io.spillway.schemas.SummarizationResult;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.Deserializer;
+import org.apache.kafka.streams.processor.PunctuationType;
 import org.apache.kafka.streams.processor.api.Processor;
 import org.apache.kafka.streams.processor.api.ProcessorContext;
 import org.apache.kafka.streams.processor.api.Record;
+import org.apache.kafka.streams.state.KeyValueIterator;
 import org.apache.kafka.streams.state.KeyValueStore;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -24,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * The job flow, one task per partition of the jobs topic: a new job is checked, chunked and sent to
  * the model; each answer is applied once (by event seq) to the job's state; a finished level is
  * grouped into the next; the last level's answer is the summary. Every change of progress is a
- * {@link SummarizationResult}. A job id seen before is ignored, so a redelivered job gives one result.
+ * {@link SummarizationResult}. A job id seen before is ignored, so a redelivered job gives one result, until the
+ * job has ended and {@code retention} has passed since: then it is forgotten, so the store does not grow forever.
  */
 final class JobProcessor implements Processor<byte[], byte[], String, SpecificRecord> {
   private static final Logger log = LoggerFactory.getLogger(JobProcessor.class);
@@ -35,22 +40,25 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
   static final String CALLBACK_SINK = "callbacks";
   static final String DLQ_SINK = "dead-letters";
   static final String CALLBACK_HEADER = "spillway-callback-topic";
+  private static final Duration MAX_SWEEP_INTERVAL = Duration.ofMinutes(10);
 
   private final JobTopics topics;
   private final JobLimits limits;
   private final Chunker chunker;
   private final JobRequests requests;
+  private final Duration retention;
   private final Deserializer<SummarizationJob> jobs;
   private final Deserializer<InferenceEvent> events;
   private ProcessorContext<String, SpecificRecord> context;
   private KeyValueStore<String, JobState> store;
 
-  JobProcessor(JobTopics topics, JobLimits limits, Chunker chunker, JobRequests requests,
+  JobProcessor(JobTopics topics, JobLimits limits, Chunker chunker, JobRequests requests, Duration retention,
       Deserializer<SummarizationJob> jobs, Deserializer<InferenceEvent> events) {
     this.topics = topics;
     this.limits = limits;
     this.chunker = chunker;
     this.requests = requests;
+    this.retention = retention;
     this.jobs = jobs;
     this.events = events;
   }
@@ -59,6 +67,29 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
   public void init(ProcessorContext<String, SpecificRecord> context) {
     this.context = context;
     this.store = context.getStateStore(JobTopology.STORE);
+    if (retention.isPositive()) {
+      // Often enough that a job outlives its retention by a tenth at most, and the whole-store scan stays rare.
+      Duration every = retention.dividedBy(10);
+      context.schedule(every.compareTo(MAX_SWEEP_INTERVAL) > 0 ? MAX_SWEEP_INTERVAL : every, PunctuationType.WALL_CLOCK_TIME,
+          this::forgetEnded);
+    }
+  }
+
+  /** Drops ended jobs last changed more than the retention before {@code now}; their results stay on the summaries topic. */
+  private void forgetEnded(long now) {
+    List<String> old = new ArrayList<>();
+    try (KeyValueIterator<String, JobState> all = store.all()) {
+      while (all.hasNext()) {
+        var job = all.next();
+        if (job.value.status() != JobStatus.RUNNING && job.value.updatedAtMs() < now - retention.toMillis()) {
+          old.add(job.key);
+        }
+      }
+    }
+    old.forEach(store::delete);
+    if (!old.isEmpty()) {
+      log.info("ended jobs forgotten count={} retention={}", old.size(), retention);
+    }
   }
 
   @Override

@@ -58,7 +58,7 @@ class JobsConfiguration {
     if (!j.advertisedEndpoint().isBlank()) {
       config.put(StreamsConfig.APPLICATION_SERVER_CONFIG, j.advertisedEndpoint());
     }
-    KafkaStreams streams = new KafkaStreams(JobTopology.build(topics, limits, chunker, requests, clients.registry()),
+    KafkaStreams streams = new KafkaStreams(JobTopology.build(topics, limits, chunker, requests, j.retention(), clients.registry()),
         new StreamsConfig(config));
     streams.setUncaughtExceptionHandler(e -> {
       log.error("job flow failed, replacing its thread error={}", e.toString());

@@ -14,6 +14,7 @@ import io.spillway.schemas.serde.SpillwayAvroDeserializer;
 import io.spillway.schemas.serde.SpillwayAvroSerializer;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Properties;
 import java.util.stream.Collectors;
@@ -70,7 +71,7 @@ class JobTopologyTest {
   void start() {
     Chunker chunker = new Chunker(tokenizer, 64, 8);
     var topology = JobTopology.build(TOPICS, new JobLimits(100_000, 2_000, 1_000, 10, 400), chunker,
-        new JobRequests("tiny-llama", TOPICS.events(), 16, 2), registry);
+        new JobRequests("tiny-llama", TOPICS.events(), 16, 2), Duration.ofHours(1), registry);
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "jobs-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -243,6 +244,22 @@ class JobTopologyTest {
     SummarizationResult failed = results.readValue();
     assertThat(failed.getStatus()).isEqualTo(JobStatus.FAILED);
     assertThat(failed.getError()).isEqualTo("chunk 1 of level 0 failed (attempt 2): internal_error: it broke");
+  }
+
+  @Test
+  void endedJobsAreForgottenOnceTheirRetentionHasPassedAndRunningOnesStay() {
+    jobs.pipeInput("j11", job("j11", document(3)));
+    answer(requests.readValue(), "Three foxes.");
+    jobs.pipeInput("j12", job("j12", document(3)));
+    requests.readValuesToList();
+    driver.advanceWallClockTime(Duration.ofMinutes(30));
+    assertThat(state("j11").status()).isEqualTo(JobStatus.DONE);
+    driver.advanceWallClockTime(Duration.ofMinutes(40));
+    assertThat(state("j11")).isNull();
+    assertThat(state("j12").status()).isEqualTo(JobStatus.RUNNING);
+    // Forgotten, the id may run again.
+    jobs.pipeInput("j11", job("j11", document(3)));
+    assertThat(requests.readValuesToList()).hasSize(1);
   }
 
   @Test
