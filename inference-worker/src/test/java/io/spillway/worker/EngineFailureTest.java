@@ -19,8 +19,6 @@ import org.apache.kafka.clients.consumer.MockConsumer;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.springframework.boot.health.contributor.Status;
 
@@ -37,21 +35,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * dead engine thread or request consumer turns the liveness component DOWN, so the worker is restarted.
  */
 class EngineFailureTest {
-    private static LlamaModel model;
-    private static Tokenizer tokenizer;
-    private static KvCacheFactory caches;
-
-    @BeforeAll
-    static void load() {
-        model = LlamaModel.load(WorkerIntegrationTest.modelDir());
-        tokenizer = Tokenizer.load(WorkerIntegrationTest.modelDir());
-        caches = new KvCacheFactory(model, "fp16", KvCacheFactory.Mode.DECODE);
-    }
-
-    @AfterAll
-    static void close() {
-        model.close();
-    }
+    private static final LlamaModel model = TinyModel.MODEL;
+    private static final Tokenizer tokenizer = TinyModel.TOKENIZER;
+    private static final KvCacheFactory caches = new KvCacheFactory(model, "fp16", KvCacheFactory.Mode.DECODE);
 
     /** The tiny model's shape, with forward passes that run {@code failure}, which throws. */
     private record FailingDecoder(Runnable failure) implements Decoder {

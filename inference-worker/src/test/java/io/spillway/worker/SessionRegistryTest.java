@@ -16,9 +16,7 @@ import io.spillway.schemas.SessionStatus;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.clients.producer.MockProducer;
 import org.apache.kafka.common.serialization.StringSerializer;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -41,9 +39,9 @@ import static org.assertj.core.api.Assertions.assertThat;
  * exercised end to end in the embedded module's SessionSurvivalTest.
  */
 class SessionRegistryTest {
-    private static LlamaModel model;
-    private static Tokenizer tokenizer;
-    private static KvCacheFactory caches;
+    private static final LlamaModel model = TinyModel.MODEL;
+    private static final Tokenizer tokenizer = TinyModel.TOKENIZER;
+    private static final KvCacheFactory caches = new KvCacheFactory(model, "rotatekv2", KvCacheFactory.Mode.DECODE);
 
     private record Blob(long version, byte[] bytes) {
     }
@@ -52,18 +50,6 @@ class SessionRegistryTest {
     private HttpServer server;
     private MockProducer<String, SpecificRecord> directory;
     private SimpleMeterRegistry meters;
-
-    @BeforeAll
-    static void load() {
-        model = LlamaModel.load(WorkerIntegrationTest.modelDir());
-        tokenizer = Tokenizer.load(WorkerIntegrationTest.modelDir());
-        caches = new KvCacheFactory(model, "rotatekv2", KvCacheFactory.Mode.DECODE);
-    }
-
-    @AfterAll
-    static void close() {
-        model.close();
-    }
 
     @BeforeEach
     void startStore() throws IOException {
