@@ -3,7 +3,6 @@ package io.spillway.worker;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.spillway.engine.generate.ContinuousBatcher;
 import io.spillway.engine.generate.EngineLoop;
-import io.spillway.engine.generate.GenerationListener;
 import io.spillway.engine.generate.GenerationRequest;
 import io.spillway.engine.kv.KvCacheFactory;
 import io.spillway.engine.model.ModelConfig;
@@ -92,19 +91,7 @@ class EngineFailureTest {
             throw new OutOfMemoryError("test: the heap ran out");
         }), tokenizer, caches, 1, 64), "doomed-engine");
         WorkerLiveness liveness = new WorkerLiveness(consumer(new MockConsumer<>("earliest"), engine), engine);
-        engine.submit(new GenerationRequest(tokenizer.encode("Once", true), SamplingParams.greedy(2), Set.of()), new GenerationListener() {
-            @Override
-            public void onToken(int tokenId, String text) {
-            }
-
-            @Override
-            public void onFinish(io.spillway.engine.generate.FinishReason reason, Usage usage) {
-            }
-
-            @Override
-            public void onFailure(RuntimeException cause) {
-            }
-        });
+        engine.submit(new GenerationRequest(tokenizer.encode("Once", true), SamplingParams.greedy(2), Set.of()), new UnreadOutput());
         waitUntil(engine::died);
         assertThat(liveness.health().getStatus()).isEqualTo(Status.DOWN);
         assertThat(liveness.health().getDetails()).containsEntry("engine", "died");

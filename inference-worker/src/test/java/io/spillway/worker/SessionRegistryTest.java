@@ -4,7 +4,6 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.spillway.engine.generate.ContinuousBatcher;
-import io.spillway.engine.generate.GenerationListener;
 import io.spillway.engine.generate.GenerationRequest;
 import io.spillway.engine.generate.Session;
 import io.spillway.engine.kv.KvCacheFactory;
@@ -100,21 +99,7 @@ class SessionRegistryTest {
     /** Runs one short generation in the session, as the worker's engine would. */
     private static void use(Session s, int seed) {
         ContinuousBatcher b = new ContinuousBatcher(model, tokenizer, caches, 1, 64);
-        b.submit(new GenerationRequest(IntStream.range(seed, seed + 40).toArray(), SamplingParams.greedy(4), Set.of()),
-                new GenerationListener() {
-                    @Override
-                    public void onToken(int tokenId, String text) {
-                    }
-
-                    @Override
-                    public void onFinish(io.spillway.engine.generate.FinishReason reason, Usage usage) {
-                    }
-
-                    @Override
-                    public void onFailure(RuntimeException cause) {
-                        throw new AssertionError("the generation failed", cause);
-                    }
-                }, s);
+        b.submit(new GenerationRequest(IntStream.range(seed, seed + 40).toArray(), SamplingParams.greedy(4), Set.of()), new UnreadOutput(), s);
         b.runUntilIdle();
     }
 
