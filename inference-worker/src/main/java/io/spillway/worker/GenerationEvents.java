@@ -11,8 +11,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Turns one generation's tokens into events: a DELTA per token when the client streams, one DELTA
  * with the whole text otherwise, then FINISHED; ERROR {@code internal_error} when the engine failed on it (the
- * session starts again, so a retry with the whole conversation gives a fresh session's answer). Abandoned (its partition went to another worker, which
- * will run the request again), it sends nothing more and never reports the request done.
+ * session starts again, so a retry with the whole conversation gives a fresh session's answer). Abandoned (its
+ * partition went to another worker, which will run the request again), it sends nothing more and never reports the
+ * request done.
  */
 final class GenerationEvents implements GenerationListener {
     private static final Logger log = LoggerFactory.getLogger(GenerationEvents.class);

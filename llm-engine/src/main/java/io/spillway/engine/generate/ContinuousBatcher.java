@@ -139,20 +139,19 @@ public final class ContinuousBatcher {
             owners.add(s);
         }
         lastBatchSize = steps.size();
-        int[] tokens;
+        int[] tokens = null;
         try {
             tokens = forward(steps, owners, samples);
         } catch (RuntimeException e) {
             for (ActiveSequence s : owners) {
                 fail(s, e);
             }
-            running.removeIf(ActiveSequence::isDone);
-            runningCount = running.size();
-            return hasWork();
         }
-        for (int i = 0; i < owners.size(); i++) {
-            if (samples.get(i)) {
-                advance(owners.get(i), tokens[i]);
+        if (tokens != null) {
+            for (int i = 0; i < owners.size(); i++) {
+                if (samples.get(i)) {
+                    advance(owners.get(i), tokens[i]);
+                }
             }
         }
         running.removeIf(ActiveSequence::isDone);
