@@ -29,6 +29,9 @@ public final class JobTopology {
   /** {@code retention}: how long ended jobs stay in the store after their last change; zero keeps them forever. */
   public static Topology build(JobTopics topics, JobLimits limits, Chunker chunker, JobRequests requests, Duration retention,
       SchemaRegistryClient registry) {
+    if (retention.isNegative()) {
+      throw new IllegalArgumentException("spillway.jobs.retention must be 0 (keep ended jobs forever) or more, not " + retention);
+    }
     Topology t = new Topology();
     t.addSource(JobProcessor.JOBS_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.jobs());
     t.addSource(JobProcessor.EVENTS_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.events());

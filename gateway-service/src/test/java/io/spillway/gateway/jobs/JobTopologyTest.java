@@ -35,6 +35,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 /** The job flow on TopologyTestDriver, with the model's answers played by the test. */
 class JobTopologyTest {
@@ -263,12 +264,20 @@ class JobTopologyTest {
   }
 
   @Test
+  void settingsOutOfRangeAreRefusedByName() {
+    assertThatThrownBy(() -> new JobRequests("tiny-llama", TOPICS.events(), 16, 0))
+        .hasMessage("spillway.jobs.max-chunk-attempts must be at least 1, not 0");
+    assertThatThrownBy(() -> JobTopology.build(TOPICS, new JobLimits(100_000, 2_000, 1_000, 10, 400), new Chunker(tokenizer, 64, 8),
+        new JobRequests("tiny-llama", TOPICS.events(), 16, 2), Duration.ofHours(-1), registry))
+        .hasMessage("spillway.jobs.retention must be 0 (keep ended jobs forever) or more, not PT-1H");
+  }
+
+  @Test
   void aFailedChunkFailsTheJob() {
     jobs.pipeInput("j9", job("j9", document(3)));
     InferenceRequest r = requests.readValue();
     results.readValuesToList();
-    events.pipeInput(r.getRequestId(), InferenceEvent.newBuilder(event(r, 1, EventType.ERROR, null))
-        .setError(new io.spillway.schemas.ErrorInfo("context_length_exceeded", "too long")).build());
+    fail(r, 1, "context_length_exceeded");
     SummarizationResult failed = results.readValue();
     assertThat(failed.getStatus()).isEqualTo(JobStatus.FAILED);
     assertThat(failed.getError()).contains("context_length_exceeded");
