@@ -399,8 +399,9 @@ __device__ __forceinline__ void fwht_lanes(float* x, int lane) {
 }
 
 // fwht_lanes on packed keys at fp16, channels v and v + P/2 in one register: half the shuffles and butterflies,
-// which bound the pre-RoPE decode (a Hadamard per position and rotation group). One channel a lane keeps fp32. fp16's rounding (2^-11, relative)
-// is far below the 2-bit codes'. Normalized first, so the sums stay as small as the keys.
+// which bound the pre-RoPE decode (a Hadamard per position and rotation group). The stage that pairs v with v + P/2
+// runs last, in fp32, as the pairs are unpacked (the stages commute). fp16's rounding (2^-11, relative) is far below
+// the 2-bit codes'. Normalized first, so the sums stay as small as the keys.
 __device__ __forceinline__ unsigned int h2_fma(unsigned int a, unsigned int b, unsigned int c) {
     unsigned int d;
     asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
