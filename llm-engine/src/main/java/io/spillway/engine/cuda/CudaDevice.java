@@ -74,6 +74,9 @@ import static org.bytedeco.cuda.global.cudart.cudaSetDevice;
 import static org.bytedeco.cuda.global.cudart.CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES;
 import static org.bytedeco.cuda.global.cudart.CU_FUNC_ATTRIBUTE_NUM_REGS;
 import static org.bytedeco.cuda.global.cudart.cuFuncGetAttribute;
+import static org.bytedeco.cuda.global.cudart.cuFuncSetAttribute;
+import static org.bytedeco.cuda.global.cudart.cuOccupancyMaxActiveBlocksPerMultiprocessor;
+import static org.bytedeco.cuda.global.cudart.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcCompileProgram;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcCreateProgram;
 import static org.bytedeco.cuda.global.nvrtc.nvrtcGetCUBIN;
@@ -197,9 +200,12 @@ public final class CudaDevice implements AutoCloseable, DeviceMemory {
     /** One compiled kernel resource: its functions, looked up once. */
     final class Kernels {
         private static final int MAX_ARGS = 32;
+        /** Dynamic shared memory a block may take without asking for more. */
+        private static final int DEFAULT_SHARED = 48 << 10;
 
         private final CUmod_st module = new CUmod_st();
         private final Map<String, CUfunc_st> functions = new HashMap<>();
+        private final Map<String, Integer> resident = new HashMap<>();
         /** One 8-byte slot per argument, written in place per launch: a decode step launches hundreds of kernels. */
         private final BytePointer slots = new BytePointer(8L * MAX_ARGS);
         private final PointerPointer<Pointer> params = new PointerPointer<>(MAX_ARGS);
@@ -224,6 +230,24 @@ public final class CudaDevice implements AutoCloseable, DeviceMemory {
             return new int[] {regs[0], local[0]};
         }
 
+        /** Blocks of {@code block} threads and {@code sharedBytes} of dynamic shared memory that fit the GPU at once. */
+        synchronized int resident(String kernel, int block, int sharedBytes) {
+            return resident.computeIfAbsent(kernel + "/" + block + "/" + sharedBytes, k -> {
+                int[] perMultiprocessor = new int[1];
+                check(cuOccupancyMaxActiveBlocksPerMultiprocessor(perMultiprocessor, function(kernel, sharedBytes), block, sharedBytes),
+                        "cuOccupancyMaxActiveBlocksPerMultiprocessor(" + kernel + ")");
+                return Math.max(1, perMultiprocessor[0]) * multiprocessors;
+            });
+        }
+
+        private CUfunc_st function(String kernel, int sharedBytes) {
+            CUfunc_st f = function(kernel);
+            if (sharedBytes > DEFAULT_SHARED) {
+                check(cuFuncSetAttribute(f, CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, sharedBytes), "cuFuncSetAttribute(" + kernel + ")");
+            }
+            return f;
+        }
+
         private CUfunc_st function(String kernel) {
             return functions.computeIfAbsent(kernel, k -> {
                 CUfunc_st fn = new CUfunc_st();
@@ -232,8 +256,13 @@ public final class CudaDevice implements AutoCloseable, DeviceMemory {
             });
         }
 
-        synchronized void launch(String kernel, int[] grid, int block, Object... args) {
-            CUfunc_st f = function(kernel);
+        void launch(String kernel, int[] grid, int block, Object... args) {
+            launchShared(kernel, grid, block, 0, args);
+        }
+
+        /** A launch with {@code sharedBytes} of dynamic shared memory a block. */
+        synchronized void launchShared(String kernel, int[] grid, int block, int sharedBytes, Object... args) {
+            CUfunc_st f = function(kernel, sharedBytes);
             if (args.length > MAX_ARGS) {
                 throw new IllegalArgumentException(kernel + ": more than " + MAX_ARGS + " kernel arguments");
             }
@@ -248,7 +277,7 @@ public final class CudaDevice implements AutoCloseable, DeviceMemory {
                     default -> throw new IllegalArgumentException("kernel argument of type " + args[i].getClass());
                 }
             }
-            timed(() -> kernel, () -> check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, 0, stream, params, null),
+            timed(() -> kernel, () -> check(cuLaunchKernel(f, grid[0], grid[1], grid[2], block, 1, 1, sharedBytes, stream, params, null),
                     "cuLaunchKernel(" + kernel + ")"));
         }
     }
@@ -438,10 +467,56 @@ public final class CudaDevice implements AutoCloseable, DeviceMemory {
         gemm(w, x, out, rows, cols, tokens, gemmOne);
     }
 
+    /**
+     * {@code out = rmsnorm(x) . w^T} with norm weights {@code norm}: one-token steps in one GEMV that normalizes x itself,
+     * other steps as llama.cu's {@code rmsnorm_half} into {@code xn} (fp16, tokens x cols) and a GEMM. (Measured: 2% to 3%
+     * faster steps at one token, 1% to 3% slower at two, where every block normalizes two rows before its products;
+     * docs/BENCHMARKS.md.)
+     */
+    void normGemm(Pointer w, Pointer x, Pointer norm, float eps, Pointer xn, Pointer out, int rows, int cols, int tokens) {
+        if (tokens == 1 && gemv(tokens, cols)) {
+            launchTurns("gemv_norm", gemvBlocks(rows), 2 * cols, w, x, norm, eps, out, rows, cols);
+            return;
+        }
+        launch("rmsnorm_half", tokens, 1, 256, x, norm, xn, cols, eps);
+        gemm(w, xn, out, rows, cols, tokens);
+    }
+
+    /**
+     * SwiGLU's product {@code act = silu(gate) * up} (fp16) of {@code rmsnorm(x) . w^T}, where w stacks {@code inter}
+     * gate rows then {@code inter} up rows: one-token steps in one GEMV that normalizes x and pairs the rows, others as
+     * {@link #normGemm} into {@code gateUp} (fp32, tokens x 2 inter) and llama.cu's {@code silu_mul_half}.
+     */
+    void normSwigluGemm(Pointer w, Pointer x, Pointer norm, float eps, Pointer xn, Pointer gateUp, Pointer act, int inter,
+                        int cols, int tokens) {
+        if (tokens == 1 && gemv(tokens, cols)) {
+            launchTurns("gemv_norm_swiglu", gemvBlocks(2 * inter), 2 * cols, w, x, norm, eps, act, inter, cols);
+            return;
+        }
+        normGemm(w, x, norm, eps, xn, gateUp, 2 * inter, cols, tokens);
+        launch("silu_mul_half", blocks((long) tokens * inter, 256), 1, 256, gateUp, act, inter, (long) tokens * inter);
+    }
+
+    /**
+     * A GEMV whose blocks take turns over {@code needed} blocks' rows: as many as fit the GPU at once, or fewer when
+     * that evens out the turns each takes.
+     */
+    private void launchTurns(String kernel, int needed, int sharedBytes, Object... args) {
+        int turns = Math.ceilDiv(needed, kernels.resident(kernel, 256, sharedBytes));
+        kernels.launchShared(kernel, new int[] {Math.ceilDiv(needed, turns), 1, 1}, 256, sharedBytes, args);
+    }
+
+    private static boolean gemv(int tokens, int cols) {
+        return GEMV && tokens <= GEMV_TOKENS && cols % 8 == 0;
+    }
+
+    private static int gemvBlocks(int rows) {
+        return (rows + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK;
+    }
+
     private void gemm(Pointer w, Pointer x, Pointer out, int rows, int cols, int tokens, FloatPointer beta) {
-        if (GEMV && tokens <= GEMV_TOKENS && cols % 8 == 0) {
-            launch("gemv_" + tokens, (rows + GEMV_ROWS_PER_BLOCK - 1) / GEMV_ROWS_PER_BLOCK, 1, 256, w, x, out, rows, cols,
-                    beta == gemmOne ? 1 : 0);
+        if (gemv(tokens, cols)) {
+            launch("gemv_" + tokens, gemvBlocks(rows), 1, 256, w, x, out, rows, cols, beta == gemmOne ? 1 : 0);
             return;
         }
         timed(() -> "gemm " + rows + "x" + cols, () -> check(cublasGemmEx(blas, CUBLAS_OP_T, CUBLAS_OP_N, rows, tokens, cols, gemmOne, w,

@@ -29,7 +29,6 @@ import java.util.Map;
  */
 public final class CudaLlamaModel implements SamplingDecoder {
     private static final int THREADS = 256;
-    private static final Pointer NULL = new Pointer();
     /** Captured decode steps kept, least recently used dropped first. */
     private static final int GRAPHS = 32;
 
@@ -593,13 +592,12 @@ public final class CudaLlamaModel implements SamplingDecoder {
         device.launch("embed", total, 1, THREADS, embedding, b.ids, b.x, h);
         for (int l = 0; l < layers.length; l++) {
             Layer w = layers[l];
-            device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.inputNorm(), b.xn, h, eps);
-            device.gemm(w.qkv(), b.xn, b.qkv, qkv, h, total);
+            device.normGemm(w.qkv(), b.x, w.inputNorm(), eps, b.xn, b.qkv, qkv, h, total);
             if (w.qkvBias() != null) {
                 device.launch("add_bias", CudaDevice.blocks((long) total * qkv, THREADS), 1, THREADS, b.qkv, w.qkvBias(), qkv, (long) total * qkv);
             }
             if (quantized == null) {
-                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, heads, kvHeads, d, 1, qkv);
+                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, heads, kvHeads, d, qkv);
                 if (s.decodeTokens() > 0) {
                     attend(b, s, l);
                 }
@@ -607,10 +605,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
                     attendPrefill(b, s, b.cache, (long) l * 2 * kvHeads * CudaCache.PAGE * d, 0);
                 }
             } else {
-                // Keys are quantized before RoPE unless the method says otherwise; the kernels apply it when reading.
-                int ropeKeys = quantized.method().preRope() ? 0 : 1;
-                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, NULL, l, heads, kvHeads, d, ropeKeys, qkv);
-                quantized.append(b.k, b.v, b.pos, b.windowStart, b.cache, layout, total, l);
+                quantized.append(b.q, b.k, b.v, b.pos, b.windowStart, b.cache, layout, total, l);
                 quantized.trackSinks(b.x, b.k, b.v, b.seqFirst, b.seqCount, b.pos, b.cache, layout, s.sequences(), l);
                 if (s.decodeTokens() > 0) {
                     quantized.attend(b.q, b.pos, b.windowStart, b.cache, layout, l, s.decodeTokens(), s.splits(), s.chunk(), partial.pointer(), b.attn);
@@ -621,9 +616,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
                 }
             }
             device.gemmAdd(w.o(), b.attn, b.x, h, c.qDim(), total);
-            device.launch("rmsnorm_half", total, 1, THREADS, b.x, w.postNorm(), b.xn, h, eps);
-            device.gemm(w.gateUp(), b.xn, b.gateUp, 2 * inter, h, total);
-            device.launch("silu_mul_half", CudaDevice.blocks((long) total * inter, THREADS), 1, THREADS, b.gateUp, b.act, inter, (long) total * inter);
+            device.normSwigluGemm(w.gateUp(), b.x, w.postNorm(), eps, b.xn, b.gateUp, b.act, inter, h, total);
             device.gemmAdd(w.down(), b.act, b.x, h, inter, total);
         }
         device.launch("rmsnorm_rows_half", s.rows(), 1, THREADS, b.x, b.pickedRows, finalNorm, b.picked, h, eps);

@@ -223,9 +223,12 @@ public final class CudaRotateKv {
         ropePositions = positions;
     }
 
-    /** Packs the step's new keys and values (k pre-RoPE when the method says so; v is rotated in place). */
-    void append(Pointer k, Pointer v, Pointer pos, Pointer keepFrom, Pointer caches, Pointer layout, int tokens, int layer) {
-        kernels.launch("rkv_append", tokens, 1, THREADS, k, v, pos, keepFrom, caches, layout, layer, order);
+    /**
+     * Applies RoPE to the step's queries (and keys, unless the method quantizes them before it) in place, and packs
+     * the new keys and values (v is rotated in place).
+     */
+    void append(Pointer q, Pointer k, Pointer v, Pointer pos, Pointer keepFrom, Pointer caches, Pointer layout, int tokens, int layer) {
+        kernels.launch("rkv_append", tokens, 1, THREADS, q, k, v, pos, keepFrom, caches, layout, layer, order, ropeTable);
     }
 
     /** Offers each sequence's new tokens' layer inputs to its sink tracker, in order. */

@@ -26,27 +26,25 @@ extern "C" __global__ void rmsnorm_rows_half(const float* x, const int* rows, co
     rmsnorm_row(x + (size_t) rows[blockIdx.x] * h, w, out + (size_t) blockIdx.x * h, h, eps);
 }
 
-// One block per token: RoPE on its query heads and, when rope_keys, its key heads (rotate_half pairing,
-// angles in fp32 as transformers computes them; a token's q, k and v start `stride` floats after the
-// previous token's, as the fused q/k/v GEMM writes them); then, where cache is not null, its keys and values
-// stored as fp16 at its position in its cache. cache[t]: the page table of token t's sequence; a page holds, per
-// layer, [K: kvHeads x PAGE x d][V: kvHeads x PAGE x d] halves. RotateKV caches quantize keys before RoPE, so
-// they take the queries' RoPE only and store elsewhere.
+// One block per token: RoPE on its query and key heads (rotate_half pairing, angles in fp32 as transformers
+// computes them; a token's q, k and v start `stride` floats after the previous token's, as the fused q/k/v GEMM
+// writes them); then its keys and values stored as fp16 at its position in its cache. cache[t]: the page table of
+// token t's sequence; a page holds, per layer, [K: kvHeads x PAGE x d][V: kvHeads x PAGE x d] halves. (RotateKV
+// caches take their RoPE in rotatekv.cu's rkv_append.)
 extern "C" __global__ void rope_store(float* q, float* k, const float* v, const float* inv_freq,
                                       const int* pos, const unsigned long long* cache, int layer,
-                                      int heads, int kv_heads, int d, int rope_keys, int stride) {
+                                      int heads, int kv_heads, int d, int stride) {
     int t = blockIdx.x, half_dim = d / 2, p = pos[t];
     float* qt = q + (size_t) t * stride;
     float* kt = k + (size_t) t * stride;
     const float* vt = v + (size_t) t * stride;
-    for (int j = threadIdx.x; j < (heads + (rope_keys ? kv_heads : 0)) * half_dim; j += blockDim.x) {
+    for (int j = threadIdx.x; j < (heads + kv_heads) * half_dim; j += blockDim.x) {
         int head = j / half_dim, i = j % half_dim;
         float angle = (float) p * inv_freq[i];
         float c = (float) cos((double) angle), s = (float) sin((double) angle);
         if (head < heads) rope_pair(qt + head * d, i, half_dim, c, s);
         else rope_pair(kt + (head - heads) * d, i, half_dim, c, s);
     }
-    if (cache == 0) return;
     __syncthreads();
     __half* base = (__half*) page_at((const unsigned long long*) cache[t], p) + (size_t) layer * 2 * kv_heads * PAGE * d;
     for (int j = threadIdx.x; j < kv_heads * d; j += blockDim.x) {
@@ -360,28 +358,35 @@ __device__ __forceinline__ void halves8(uint4 v, float* f) {
     }
 }
 
-template <int T>
-__device__ void gemv(const __half* w, const __half* x, float* out, int rows, int cols, int add) {
+// A lane's next chunks [c0, c0 + 32 GV_UNROLL) of each row of wr (zeros past the rows' end).
+template <int NR>
+__device__ __forceinline__ void load_chunks(uint4 wv[NR][GV_UNROLL], const uint4* const* wr, int c0, int chunks) {
+#pragma unroll
+    for (int u = 0; u < GV_UNROLL; u++)
+#pragma unroll
+        for (int i = 0; i < NR; i++)
+            wv[i][u] = c0 + 32 * u < chunks ? load_stream(wr[i] + c0 + 32 * u) : make_uint4(0, 0, 0, 0);
+}
+
+// The dots of NR rows of w (row[i]) with each token's x, summed over the warp: every lane gets them. The lane's
+// first chunks are in flight before `ready` runs, so what it prepares (x in shared memory) overlaps their latency.
+template <int T, int NR, class Ready>
+__device__ __forceinline__ void warp_dots(const __half* w, const int* row, const __half* x, int cols, float acc[NR][T],
+                                          Ready ready) {
     int lane = threadIdx.x & 31;
-    int r0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * GV_ROWS;
-    if (r0 >= rows) return;
     int chunks = cols / 8;
-    const uint4* wr[GV_ROWS];
+    const uint4* wr[NR];
 #pragma unroll
-    for (int i = 0; i < GV_ROWS; i++) wr[i] = (const uint4*) (w + (size_t) min(r0 + i, rows - 1) * cols);
+    for (int i = 0; i < NR; i++) wr[i] = (const uint4*) (w + (size_t) row[i] * cols);
     const uint4* xv = (const uint4*) x;
-    float acc[GV_ROWS][T];
 #pragma unroll
-    for (int i = 0; i < GV_ROWS; i++)
+    for (int i = 0; i < NR; i++)
 #pragma unroll
         for (int t = 0; t < T; t++) acc[i][t] = 0;
+    uint4 wv[NR][GV_UNROLL];
+    load_chunks<NR>(wv, wr, lane, chunks);
+    ready();
     for (int c0 = lane; c0 < chunks; c0 += 32 * GV_UNROLL) {
-        uint4 wv[GV_ROWS][GV_UNROLL];
-#pragma unroll
-        for (int u = 0; u < GV_UNROLL; u++)
-#pragma unroll
-            for (int i = 0; i < GV_ROWS; i++)
-                wv[i][u] = c0 + 32 * u < chunks ? load_stream(wr[i] + c0 + 32 * u) : make_uint4(0, 0, 0, 0);
 #pragma unroll
         for (int u = 0; u < GV_UNROLL; u++) {
             int c = c0 + 32 * u;
@@ -391,7 +396,7 @@ __device__ void gemv(const __half* w, const __half* x, float* out, int rows, int
                 float xf[8];
                 halves8(xv[(size_t) t * chunks + c], xf);
 #pragma unroll
-                for (int i = 0; i < GV_ROWS; i++) {
+                for (int i = 0; i < NR; i++) {
                     float wf[8];
                     halves8(wv[i][u], wf);
 #pragma unroll
@@ -399,27 +404,86 @@ __device__ void gemv(const __half* w, const __half* x, float* out, int rows, int
                 }
             }
         }
+        if (c0 + 32 * GV_UNROLL < chunks) load_chunks<NR>(wv, wr, c0 + 32 * GV_UNROLL, chunks);
     }
+#pragma unroll
+    for (int i = 0; i < NR; i++)
+#pragma unroll
+        for (int t = 0; t < T; t++)
+            for (int o = 16; o > 0; o >>= 1) acc[i][t] += __shfl_xor_sync(0xffffffff, acc[i][t], o);
+}
+
+template <int T>
+__device__ void gemv(const __half* w, const __half* x, float* out, int rows, int cols, int add) {
+    int r0 = (blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5)) * GV_ROWS;
+    if (r0 >= rows) return;
+    int row[GV_ROWS];
+#pragma unroll
+    for (int i = 0; i < GV_ROWS; i++) row[i] = min(r0 + i, rows - 1);
+    float acc[GV_ROWS][T];
+    warp_dots<T, GV_ROWS>(w, row, x, cols, acc, [] {});
+    if ((threadIdx.x & 31) != 0) return;
 #pragma unroll
     for (int i = 0; i < GV_ROWS; i++) {
 #pragma unroll
         for (int t = 0; t < T; t++) {
-            float v = acc[i][t];
-            for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);
-            if (lane == 0 && r0 + i < rows) {
+            if (r0 + i < rows) {
                 float* dst = out + (size_t) t * rows + r0 + i;
-                *dst = add ? *dst + v : v;
+                *dst = add ? *dst + acc[i][t] : acc[i][t];
             }
         }
     }
 }
 
+__device__ __forceinline__ float silu_mul(float g, float u) {
+    return g / (1.0f + expf(-g)) * u;
+}
+
 #define GEMV(T) \
-    extern "C" __global__ void gemv_##T(const __half* w, const __half* x, float* out, int rows, int cols, int add) { \
+    extern "C" __global__ void __launch_bounds__(256, 4) gemv_##T(const __half* w, const __half* x, float* out, int rows, int cols, int add) { \
         gemv<T>(w, x, out, rows, cols, add); \
     }
 GEMV(1)
 GEMV(2)
+
+// One-token steps fold the small kernels around their GEMVs into them, each a launch and a pass over the activations
+// fewer, with the bits of the kernels they replace: gemv_norm normalizes x as rmsnorm_half does, into cols halves of
+// dynamic shared memory, before its products; gemv_norm_swiglu also dots gate row r and up row inter + r in one warp
+// and writes silu(gate) * up as fp16, as silu_mul_half does. Each block normalizes x once, while its first rows'
+// loads are in flight, then takes its turns over the rows' blocks (gridDim.x apart), so the launch is at most as
+// many blocks as fit the GPU at once: every block's own pass over x is a read of the activations from L2 that the
+// weights' stream waits for. A block's warps all take part in the norm and in every turn, clamped to the last rows
+// past the end, writing nothing there. GEMVs are held to 64 registers a thread, 4 blocks an SM.
+extern __shared__ __align__(16) __half gemv_x[];
+
+__device__ __forceinline__ void norm_shared(const float* x, const float* norm, float eps, int cols) {
+    rmsnorm_row(x, norm, gemv_x, cols, eps);
+    __syncthreads();
+}
+
+extern "C" __global__ void __launch_bounds__(256, 4) gemv_norm(const __half* w, const float* x, const float* norm, float eps,
+                                                               float* out, int rows, int cols) {
+    int warps = blockDim.x >> 5;
+    for (int b = blockIdx.x; b * warps * GV_ROWS < rows; b += gridDim.x) {
+        int r0 = (b * warps + (threadIdx.x >> 5)) * GV_ROWS, row[GV_ROWS];
+        for (int i = 0; i < GV_ROWS; i++) row[i] = min(r0 + i, rows - 1);
+        float acc[GV_ROWS][1];
+        warp_dots<1, GV_ROWS>(w, row, gemv_x, cols, acc, [&] { if (b == blockIdx.x) norm_shared(x, norm, eps, cols); });
+        if ((threadIdx.x & 31) == 0)
+            for (int i = 0; i < GV_ROWS && r0 + i < rows; i++) out[r0 + i] = acc[i][0];
+    }
+}
+
+extern "C" __global__ void __launch_bounds__(256, 4) gemv_norm_swiglu(const __half* w, const float* x, const float* norm,
+                                                                      float eps, __half* act, int inter, int cols) {
+    int warps = blockDim.x >> 5;
+    for (int b = blockIdx.x; b * warps < inter; b += gridDim.x) {
+        int r = b * warps + (threadIdx.x >> 5), row[2] = {min(r, inter - 1), min(r, inter - 1) + inter};
+        float acc[2][1];
+        warp_dots<1, 2>(w, row, gemv_x, cols, acc, [&] { if (b == blockIdx.x) norm_shared(x, norm, eps, cols); });
+        if ((threadIdx.x & 31) == 0 && r < inter) act[r] = __float2half(silu_mul(acc[0][0], acc[1][0]));
+    }
+}
 
 // Random weights for benchmarks of real shapes: uniform in [-scale, scale) from a hash of the index.
 extern "C" __global__ void fill_random(__half* out, long long n, unsigned int seed, float scale) {
@@ -440,8 +504,7 @@ extern "C" __global__ void add_bias(float* x, const float* b, int width, long lo
 extern "C" __global__ void silu_mul_half(const float* gate_up, __half* out, int inter, long long n) {
     for (long long i = blockIdx.x * (long long) blockDim.x + threadIdx.x; i < n; i += (long long) gridDim.x * blockDim.x) {
         const float* row = gate_up + i / inter * 2 * inter;
-        float g = row[i % inter];
-        out[i] = __float2half(g / (1.0f + expf(-g)) * row[inter + i % inter]);
+        out[i] = __float2half(silu_mul(row[i % inter], row[inter + i % inter]));
     }
 }
 

@@ -109,15 +109,23 @@ extern "C" __global__ void rope_table(const float* inv_freq, int positions, floa
     }
 }
 
-// One block per token: rounds its keys to fp16 (pre-RoPE when PREROPE), rotates and gathers them,
+// One block per token: applies RoPE to its query heads in place (and to its keys unless PREROPE), with the
+// table's angles (those llama.cu's rope_store computes); rounds its keys to fp16, rotates and gathers them,
 // rotates and rounds its values, packs both at its position, and keeps fp16 rows in the residual
 // window when the position is at or past keep_from (its sequence's window start after this step).
 // The rotated values go back to v, where rkv_sinks copies a sink's row from.
-extern "C" __global__ void rkv_append(const float* k, float* v, const int* pos, const int* keep_from,
-                                      const unsigned long long* cache, const long long* lay, int layer, const int* order) {
+extern "C" __global__ void rkv_append(float* q, float* k, float* v, const int* pos, const int* keep_from,
+                                      const unsigned long long* cache, const long long* lay, int layer, const int* order,
+                                      const float2* rope_cs) {
     __shared__ float kx[KVD], kr[KVD], vx[KVD];
     __shared__ unsigned int kw[NRG * 32], vw[NRG * 32];
     int t = blockIdx.x, p = pos[t];
+    for (int j = threadIdx.x; j < (HEADS + (PREROPE ? 0 : KVD / HD)) * (HD / 2); j += blockDim.x) {
+        int head = j / (HD / 2), i = j % (HD / 2);
+        float2 cs = rope_cs[(size_t) p * (HD / 2) + i];
+        rope_pair(head < HEADS ? q + (size_t) t * QKVS + head * HD : k + (size_t) t * QKVS + (head - HEADS) * HD, i, HD / 2, cs.x, cs.y);
+    }
+    __syncthreads();
     unsigned char* base = layer_base(cache[t], lay, layer);
     for (int i = threadIdx.x; i < KVD; i += blockDim.x) {
         float kk = round_half(k[(size_t) t * QKVS + i]);
@@ -225,18 +233,18 @@ extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float
     }
     if (tid == 0) count = tslot[NSINK];
     __syncthreads();
-    // Tokens are offered in batches: first, a warp per token finds whether any activation beats the batch's
+    // Tokens are offered in batches: first, the whole block scans the batch's rows for activations beating the batch's
     // starting threshold, which only rises while tokens are offered; a token with none changes nothing and is
-    // skipped, so the serial walk visits only the few tokens that can take a sink.
+    // skipped, so the serial walk visits only the few tokens that can take a sink. (A warp per token left a decode
+    // step's single row to one warp's serial walk over it.)
     for (int b0 = first; b0 < first + n; b0 += SINK_BATCH) {
         int batch = min(SINK_BATCH, first + n - b0);
         float thr0 = count < NSINK ? -1.0f : mag[0];
-        for (int i = warp; i < batch; i += blockDim.x >> 5) {
-            const float* row = x + (size_t) (b0 + i) * HID;
-            bool any = false;
-            for (int c = lane; c < HID; c += 32) any |= fabsf(row[c]) > thr0;
-            any = __any_sync(0xffffffff, any);
-            if (lane == 0) offer[i] = any;
+        for (int i = tid; i < batch; i += blockDim.x) offer[i] = false;
+        __syncthreads();
+        const float* rows = x + (size_t) b0 * HID;
+        for (int e = tid; e < batch * HID; e += blockDim.x) {
+            if (fabsf(rows[e]) > thr0) offer[e / HID] = true;
         }
         __syncthreads();
         for (int t = b0; t < b0 + batch; t++) {

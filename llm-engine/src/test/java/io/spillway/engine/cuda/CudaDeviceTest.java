@@ -10,8 +10,9 @@ class CudaDeviceTest {
     void kernelSourceShipsAsAResourceWithEveryKernelTheModelLaunches() {
         String source = CudaDevice.source(CudaDevice.KERNELS);
         for (String kernel : new String[] {"embed", "rmsnorm_half", "rmsnorm_rows_half", "rope_store", "attend_f16",
-                "attend_combine", "add_bias", "silu_mul_half", "bf16_to_half", "f32_to_half", "fill_random"}) {
-            assertThat(source).as(kernel).contains("extern \"C\" __global__ void " + kernel + "(");
+                "attend_combine", "add_bias", "silu_mul_half", "gemv_norm", "gemv_norm_swiglu", "bf16_to_half", "f32_to_half",
+                "fill_random"}) {
+            assertThat(source).as(kernel).containsPattern("extern \"C\" __global__ void (__launch_bounds__\\([^)]*\\) )?" + kernel + "\\(");
         }
         // NVRTC at runtime has no CUDA include directory.
         assertThat(source).doesNotContain("#include");
