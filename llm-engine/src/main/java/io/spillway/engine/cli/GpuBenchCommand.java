@@ -5,6 +5,7 @@ import io.spillway.engine.cuda.CudaDevice;
 import io.spillway.engine.cuda.CudaCache;
 import io.spillway.engine.cuda.CudaLlamaModel;
 import io.spillway.engine.cuda.CudaRotateKv;
+import io.spillway.engine.cuda.CudaRotateKvCache;
 import io.spillway.engine.kv.KvLayout;
 import io.spillway.engine.kv.QuantizedKvCache;
 import io.spillway.kvquant.Calibration;
@@ -47,6 +48,8 @@ final class GpuBenchCommand {
                                   Java; on,off measures both side by side (default on)
               --profile           after each point, one more step with every launch timed on the GPU:
                                   milliseconds by kernel (GEMMs by shape) on stderr
+            Caches are filled with random rows; 2-bit caches' first positions own their sink activations, as
+            after a real prompt, so that new tokens seldom take the sink tracker's walk.
             """;
 
     /** Llama-3-8B's config.json shapes. */
@@ -155,6 +158,9 @@ final class GpuBenchCommand {
             for (int i = 0; i < batch; i++) {
                 CudaCache cache = make.apply(capacity);
                 cache.extendRandom(context, i + 1);
+                if (cache instanceof CudaRotateKvCache quantized) {
+                    quantized.settleSinks();
+                }
                 caches.add(cache);
             }
             int vocab = model.config().vocabSize();

@@ -7,6 +7,8 @@ import org.bytedeco.javacpp.Pointer;
 import java.io.DataInput;
 import java.io.DataOutput;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 /**
  * One sequence's RotateKV 2-bit cache in GPU memory. Per position, in its pages (every layer's sections of
@@ -98,6 +100,36 @@ public final class CudaRotateKvCache extends CudaCache {
     void fillRandom(long page, int seed) {
         for (int l = 0; l < kv.config().numLayers(); l++) {
             device.fillRandom(CudaDevice.at(page + l * offsets[PAGE_STRIDE]), offsets[FLAGS] / 2, seed * 131 + l, 1);
+        }
+    }
+
+    /**
+     * For benchmarks of filled caches ({@link #extendRandom}): the first positions own every sink activation, at a
+     * magnitude no later token reaches, with random fp16 sink rows. That is a cache after a real prompt, whose first
+     * token holds the largest activations by far; a filled cache's empty tracker would instead take every new token
+     * through the tracker's walk, which a real decode step seldom needs.
+     */
+    public void settleSinks() {
+        int sinks = kv.sinks();
+        if (sinks == 0 || length() < sinks) {
+            return;
+        }
+        int slots = Math.max(1, sinks);
+        ByteBuffer track = ByteBuffer.allocate(12 * slots + 4).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] flags = new byte[sinks];
+        for (int s = 0; s < sinks; s++) {
+            track.putFloat(4 * s, Float.MAX_VALUE);
+            track.putInt(4 * (slots + s), s);
+            track.putInt(4 * (2 * slots + s), s);
+            flags[s] = (byte) s;
+        }
+        track.putInt(12 * slots, sinks);
+        long rowHalves = (long) sinks * kv.config().kvDim();
+        for (int l = 0; l < kv.config().numLayers(); l++) {
+            device.writeBytes(fixed(l, TRACKER), track.array());
+            device.writeBytes(paged(0, l, FLAGS), flags);
+            device.fillRandom(CudaDevice.at(fixed(l, SINK_KEYS)), rowHalves, 977 * l + 1, 1);
+            device.fillRandom(CudaDevice.at(fixed(l, SINK_VALUES)), rowHalves, 977 * l + 2, 1);
         }
     }
 
