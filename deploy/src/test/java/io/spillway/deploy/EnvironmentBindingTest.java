@@ -64,6 +64,7 @@ class EnvironmentBindingTest {
         assertThat(worker.modelName()).isEqualTo("tiny-llama");
         assertThat(worker.kv()).isEqualTo("rotatekv2");
         assertThat(worker.maxBatch()).isEqualTo(8);
+        assertThat(worker.maxQueued()).isEqualTo(16);
         assertThat(worker.prefillBudget()).isEqualTo(512);
         assertThat(worker.workerId()).isEqualTo("<field:metadata.name>");
         assertThat(worker.kafka().bootstrapServers()).isEqualTo("kafka.kafka:9092");

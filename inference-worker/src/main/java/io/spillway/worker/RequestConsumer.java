@@ -19,7 +19,9 @@ import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -28,7 +30,10 @@ import java.util.concurrent.ConcurrentHashMap;
  * The worker's Kafka side: one consumer thread polls requests, admits them into the engine's
  * running batch, and commits per partition only below the oldest request not yet finished. Records
  * that cannot be decoded or run go to the dead-letter topic, with an error event to the requester
- * where one can be named; the partition keeps flowing.
+ * where one can be named; the partition keeps flowing. Back-pressure: while {@code maxQueued} requests wait
+ * for a place in the engine's batch, the worker takes no more (its partitions are paused, and records polled
+ * but not taken are fetched again later), so the rest stay in Kafka, where the consumer lag shows them and
+ * other workers of the group can take their partitions over.
  */
 final class RequestConsumer implements SmartLifecycle {
     private static final Logger log = LoggerFactory.getLogger(RequestConsumer.class);
@@ -47,14 +52,21 @@ final class RequestConsumer implements SmartLifecycle {
     private final EventPublisher events;
     private final OffsetTracker offsets;
     private final WorkerMetrics metrics;
+    private final int maxQueued;
     private final Map<String, Running> running = new ConcurrentHashMap<>();
+    private boolean paused;
     private volatile boolean stopping;
     private volatile String failure;
     private Thread thread;
 
+    /** {@code maxQueued}: requests waiting for the engine's batch beyond which none is taken (at least 1). */
     RequestConsumer(Consumer<byte[], byte[]> consumer, Deserializer<InferenceRequest> deserializer, String topic, Duration commitInterval,
                     Duration drainTimeout, EngineLoop engine, RequestTranslator translator, SessionRegistry sessions, EventPublisher events,
-                    OffsetTracker offsets, WorkerMetrics metrics) {
+                    OffsetTracker offsets, WorkerMetrics metrics, int maxQueued) {
+        if (maxQueued < 1) {
+            throw new IllegalArgumentException("spillway.worker.max-queued must be at least 1, not " + maxQueued);
+        }
+        this.maxQueued = maxQueued;
         this.consumer = consumer;
         this.deserializer = deserializer;
         this.topic = topic;
@@ -78,11 +90,15 @@ final class RequestConsumer implements SmartLifecycle {
         long lastCommit = System.nanoTime();
         try {
             while (!stopping) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
-                    if (!handle(r)) {
+                List<ConsumerRecord<byte[], byte[]>> polled = new ArrayList<>();
+                consumer.poll(Duration.ofMillis(100)).forEach(polled::add);
+                for (int i = 0; i < polled.size(); i++) {
+                    if (queueFull() || !handle(polled.get(i))) {
+                        rewind(polled.subList(i, polled.size()));
                         break;
                     }
                 }
+                pauseWhileQueueFull();
                 sessions.enforceLimits();
                 if (System.nanoTime() - lastCommit > commitInterval.toNanos()) {
                     commit();
@@ -100,6 +116,39 @@ final class RequestConsumer implements SmartLifecycle {
         }
     }
 
+    private boolean queueFull() {
+        return engine.batcher().waiting() >= maxQueued;
+    }
+
+    /**
+     * Records polled but not handled go back: each partition's position returns to its first one, so they are
+     * fetched again, in order, and none is skipped (a later offset's commit would otherwise pass over them).
+     */
+    private void rewind(List<ConsumerRecord<byte[], byte[]>> unhandled) {
+        Map<TopicPartition, Long> first = new LinkedHashMap<>();
+        unhandled.forEach(r -> first.putIfAbsent(new TopicPartition(r.topic(), r.partition()), r.offset()));
+        first.forEach(consumer::seek);
+    }
+
+    /** Pauses every partition while the engine's queue is full; resumes once it has drained to half. */
+    private void pauseWhileQueueFull() {
+        int waiting = engine.batcher().waiting();
+        if (waiting >= maxQueued) {
+            // Partitions assigned since the last pause come unpaused: pause them all again.
+            consumer.pause(consumer.assignment());
+            if (!paused) {
+                log.debug("engine queue full, taking no more requests queued={} maxQueued={}", waiting, maxQueued);
+                paused = true;
+                metrics.consumptionPaused(true);
+            }
+        } else if (paused && waiting <= maxQueued / 2) {
+            consumer.resume(consumer.paused());
+            paused = false;
+            metrics.consumptionPaused(false);
+            log.debug("engine queue drained, taking requests again queued={}", waiting);
+        }
+    }
+
     /** Handles one record; false when it must be polled again later (registry unreachable). */
     private boolean handle(ConsumerRecord<byte[], byte[]> r) {
         TopicPartition tp = new TopicPartition(r.topic(), r.partition());
@@ -111,7 +160,6 @@ final class RequestConsumer implements SmartLifecycle {
             return true;
         } catch (SchemaRegistryUnavailableException e) {
             log.warn("schema registry unreachable, retrying partition={} offset={}", r.partition(), r.offset());
-            consumer.seek(tp, r.offset());
             return false;
         }
         if (request == null) {

@@ -145,7 +145,8 @@ class WorkerConfiguration {
         SpillwayAvroDeserializer<InferenceRequest> deserializer = new SpillwayAvroDeserializer<>(InferenceRequest.class);
         deserializer.configure(Map.of(SpillwayAvroSerdeConfig.SCHEMA_REGISTRY_URL, p.kafka().schemaRegistryUrl()), false);
         return new RequestConsumer(new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer()), deserializer,
-                p.kafka().requestsTopic(), p.kafka().commitInterval(), p.drainTimeout(), engine, translator, sessions, events, offsets, metrics);
+                p.kafka().requestsTopic(), p.kafka().commitInterval(), p.drainTimeout(), engine, translator, sessions, events, offsets, metrics,
+                p.maxQueued());
     }
 
     private static String workerId(WorkerProperties p) {

@@ -8,8 +8,9 @@ import io.micrometer.core.instrument.Timer;
 import io.spillway.engine.generate.EngineLoop;
 
 import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 
-/** The worker's meters: queue depth, running and hot sessions, batch sizes, tokens, time to first token. */
+/** The worker's meters: queue depth, running and hot sessions, batch sizes, tokens, time to first token, paused consumption. */
 final class WorkerMetrics {
     private final Counter tokens;
     private final Counter requests;
@@ -18,6 +19,7 @@ final class WorkerMetrics {
     private final Timer timeToFirstToken;
     private final DistributionSummary batchSize;
     private final EngineLoop engine;
+    private final AtomicInteger consumptionPaused = new AtomicInteger();
 
     WorkerMetrics(MeterRegistry registry, EngineLoop engine, SessionRegistry sessions, OffsetTracker offsets) {
         this.engine = engine;
@@ -33,6 +35,8 @@ final class WorkerMetrics {
         Gauge.builder("spillway.worker.sessions.hot", sessions, SessionRegistry::size).register(registry);
         Gauge.builder("spillway.worker.sessions.hot.bytes", sessions, SessionRegistry::hotBytes).baseUnit("bytes").register(registry);
         Gauge.builder("spillway.worker.requests.in.flight", offsets, OffsetTracker::inFlight).register(registry);
+        Gauge.builder("spillway.worker.consumption.paused", consumptionPaused, AtomicInteger::get)
+                .description("1 while the engine's queue is full and the worker takes no requests").register(registry);
     }
 
     void token() {
@@ -42,6 +46,10 @@ final class WorkerMetrics {
 
     void firstToken(long nanos) {
         timeToFirstToken.record(Duration.ofNanos(nanos));
+    }
+
+    void consumptionPaused(boolean paused) {
+        consumptionPaused.set(paused ? 1 : 0);
     }
 
     void accepted() {

@@ -19,6 +19,7 @@ import java.util.Map;
  * @param kv            KV method ({@code fp32}, {@code fp16}, {@code rotatekv2}, ...)
  * @param maxContext    the most tokens a sequence holds (prompt and output); 0 takes the model's positions
  * @param maxBatch      sequences decoding together
+ * @param maxQueued     requests waiting for a place in the batch beyond which the worker takes no more from Kafka
  * @param prefillBudget prompt tokens prefilled per engine step
  * @param maxSessions   hot sessions kept (least recently used idle ones spill beyond)
  * @param kvBudget      KV cache bytes of hot sessions kept (least recently used idle ones spill beyond)
@@ -30,7 +31,7 @@ import java.util.Map;
 @ConfigurationProperties("spillway.worker")
 public record WorkerProperties(@DefaultValue("models/tiny-llama") Path model, @DefaultValue("tiny-llama") String modelName,
                                @DefaultValue("auto") String backend, @DefaultValue("rotatekv2") String kv,
-                               @DefaultValue("0") int maxContext, @DefaultValue("8") int maxBatch,
+                               @DefaultValue("0") int maxContext, @DefaultValue("8") int maxBatch, @DefaultValue("16") int maxQueued,
                                @DefaultValue("256") int prefillBudget, @DefaultValue("256") int maxSessions,
                                @DefaultValue("1GB") DataSize kvBudget,
                                @DefaultValue("") String workerId, @DefaultValue("30s") Duration drainTimeout,

@@ -67,7 +67,7 @@ class EngineFailureTest {
     private static RequestConsumer consumer(MockConsumer<byte[], byte[]> kafka, EngineLoop engine) {
         // The poll loop fails before it handles a record, so it needs none of the collaborators that serve one.
         return new RequestConsumer(kafka, null, "spillway.requests", Duration.ofSeconds(1), Duration.ofSeconds(1), engine, null, null, null,
-                null, null);
+                null, null, 16);
     }
 
     @Test
