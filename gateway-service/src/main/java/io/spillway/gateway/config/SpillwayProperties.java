@@ -57,6 +57,7 @@ public record SpillwayProperties(
       @DefaultValue("160") int partialSummaryTokens,
       @DefaultValue("3") int maxChunkAttempts,
       @DefaultValue("7d") Duration retention,
+      @DefaultValue("10m") Duration chunkTimeout,
       @DefaultValue("1000000") int maxDocumentChars,
       @DefaultValue("200000") int maxDocumentTokens,
       @DefaultValue("4000") int maxInstructionChars,

@@ -29,7 +29,9 @@ import org.slf4j.LoggerFactory;
  * the model; each answer is applied once (by event seq) to the job's state; a finished level is
  * grouped into the next; the last level's answer is the summary. Every change of progress is a
  * {@link SummarizationResult}. A job id seen before is ignored, so a redelivered job gives one result, until the
- * job has ended and {@code retention} has passed since: then it is forgotten, so the store does not grow forever.
+ * job has ended and the retention has passed since: then it is forgotten, so the store does not grow forever. A chunk
+ * that a worker took and then sent nothing for during the chunk timeout (a worker stuck but alive) is asked again, as
+ * after the worker's own error.
  */
 final class JobProcessor implements Processor<byte[], byte[], String, SpecificRecord> {
   private static final Logger log = LoggerFactory.getLogger(JobProcessor.class);
@@ -40,25 +42,24 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
   static final String CALLBACK_SINK = "callbacks";
   static final String DLQ_SINK = "dead-letters";
   static final String CALLBACK_HEADER = "spillway-callback-topic";
-  private static final Duration MAX_SWEEP_INTERVAL = Duration.ofMinutes(10);
 
   private final JobTopics topics;
   private final JobLimits limits;
   private final Chunker chunker;
   private final JobRequests requests;
-  private final Duration retention;
+  private final JobTimeouts timeouts;
   private final Deserializer<SummarizationJob> jobs;
   private final Deserializer<InferenceEvent> events;
   private ProcessorContext<String, SpecificRecord> context;
   private KeyValueStore<String, JobState> store;
 
-  JobProcessor(JobTopics topics, JobLimits limits, Chunker chunker, JobRequests requests, Duration retention,
+  JobProcessor(JobTopics topics, JobLimits limits, Chunker chunker, JobRequests requests, JobTimeouts timeouts,
       Deserializer<SummarizationJob> jobs, Deserializer<InferenceEvent> events) {
     this.topics = topics;
     this.limits = limits;
     this.chunker = chunker;
     this.requests = requests;
-    this.retention = retention;
+    this.timeouts = timeouts;
     this.jobs = jobs;
     this.events = events;
   }
@@ -67,28 +68,59 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
   public void init(ProcessorContext<String, SpecificRecord> context) {
     this.context = context;
     this.store = context.getStateStore(JobTopology.STORE);
-    if (retention.isPositive()) {
-      // Often enough that a job outlives its retention by a tenth at most, and the whole-store scan stays rare.
-      Duration every = retention.dividedBy(10);
-      context.schedule(every.compareTo(MAX_SWEEP_INTERVAL) > 0 ? MAX_SWEEP_INTERVAL : every, PunctuationType.WALL_CLOCK_TIME,
-          this::forgetEnded);
+    Duration every = timeouts.sweepInterval();
+    if (every != null) {
+      context.schedule(every, PunctuationType.WALL_CLOCK_TIME, this::sweep);
     }
   }
 
-  /** Drops ended jobs last changed more than the retention before {@code now}; their results stay on the summaries topic. */
-  private void forgetEnded(long now) {
+  /**
+   * Drops ended jobs last changed more than the retention before {@code now} (their results stay on the summaries
+   * topic), and asks again the chunks that went silent for the chunk timeout.
+   */
+  private void sweep(long now) {
+    Duration retention = timeouts.retention();
+    Duration timeout = timeouts.chunkTimeout();
     List<String> old = new ArrayList<>();
+    List<JobState> stalled = new ArrayList<>();
     try (KeyValueIterator<String, JobState> all = store.all()) {
       while (all.hasNext()) {
-        var job = all.next();
-        if (job.value.status() != JobStatus.RUNNING && job.value.updatedAtMs() < now - retention.toMillis()) {
-          old.add(job.key);
+        JobState job = all.next().value;
+        if (job.status() != JobStatus.RUNNING) {
+          if (retention.isPositive() && job.updatedAtMs() < now - retention.toMillis()) {
+            old.add(job.jobId());
+          }
+        } else if (timeout.isPositive() && !job.stalled(now - timeout.toMillis()).isEmpty()) {
+          stalled.add(job);
         }
       }
     }
     old.forEach(store::delete);
     if (!old.isEmpty()) {
       log.info("ended jobs forgotten count={} retention={}", old.size(), retention);
+    }
+    stalled.forEach(job -> askAgain(job, job.stalled(now - timeout.toMillis())));
+  }
+
+  /** Asks a job's silent chunks again as their next attempts, or fails the job when one has none left. */
+  private void askAgain(JobState job, List<Integer> silent) {
+    for (int index : silent) {
+      int attempt = job.attempts().get(index);
+      if (!requests.hasAttemptAfter(attempt)) {
+        String tries = attempt == 0 ? "" : " (attempt " + (attempt + 1) + ")";
+        finish(job.ended(JobStatus.FAILED, null, "chunk " + index + " of level " + job.level() + " had no answer from its worker for "
+            + timeouts.chunkTimeout().toSeconds() + " s" + tries, now()));
+        return;
+      }
+    }
+    for (int index : silent) {
+      log.warn("job chunk went silent, asked again job={} level={} chunk={} attempt={}", job.jobId(), job.level(), index,
+          job.attempts().get(index) + 1);
+      job = job.retry(index, now());
+    }
+    store.put(job.jobId(), job);
+    for (int index : silent) {
+      send(job, index);
     }
   }
 
@@ -132,7 +164,7 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
     List<String> chunks = chunker.chunks(job.getDocument());
     JobState fresh = new JobState(id, job.getApiKeyId(), job.getInstructions(), job.getTargetWords(),
         job.getCallbackTopic(), JobStatus.RUNNING, null, null, 0, List.of(), List.of(), List.of(), List.of(), 0, 0,
-        now(), List.of()).atLevel(0, chunks, chunks.size() + (chunks.size() > 1 ? 1 : 0), now());
+        now(), List.of(), List.of()).atLevel(0, chunks, chunks.size() + (chunks.size() > 1 ? 1 : 0), now());
     log.info("job accepted job={} chunks={}", id, chunks.size());
     start(fresh);
   }
@@ -171,6 +203,12 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
     if (index >= job.inputs().size() || e.getAttempt() != job.attempts().get(index)) {
       return;
     }
+    if (e.getType() == EventType.STARTED) {
+      if (!job.done().get(index)) {
+        store.put(job.jobId(), job.taken(index, now()));
+      }
+      return;
+    }
     if (e.getType() == EventType.ERROR) {
       String code = e.getError() == null ? null : e.getError().getCode();
       int attempt = job.attempts().get(index);
@@ -184,7 +222,7 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
       }
       String why = e.getError() == null ? "the model failed" : code + ": " + e.getError().getMessage();
       String tries = attempt == 0 ? "" : " (attempt " + (attempt + 1) + ")";
-      finish(job.withStatus(JobStatus.FAILED, null, "chunk " + index + " of level " + job.level() + " failed" + tries + ": " + why,
+      finish(job.ended(JobStatus.FAILED, null, "chunk " + index + " of level " + job.level() + " failed" + tries + ": " + why,
           now()));
       return;
     }
@@ -202,14 +240,14 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
       store.put(job.jobId(), next);
       result(next);
     } else if (next.finalLevel()) {
-      finish(next.withStatus(JobStatus.DONE, next.outputs().getFirst().strip(), null, now()));
+      finish(next.ended(JobStatus.DONE, next.outputs().getFirst().strip(), null, now()));
     } else {
       List<String> groups = chunker.groups(next.outputs());
       start(next.atLevel(next.level() + 1, groups, next.chunksTotal() + (groups.size() > 1 ? groups.size() : 0), now()));
     }
   }
 
-  /** Stores a level and sends its requests, answered on this task's partition. */
+  /** Stores a level and sends its requests, answered on this task's partition (the job's). */
   private void start(JobState job) {
     store.put(job.jobId(), job);
     for (int i = 0; i < job.inputs().size(); i++) {
@@ -219,8 +257,7 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
   }
 
   private void send(JobState job, int index) {
-    int partition = context.recordMetadata().orElseThrow().partition();
-    var request = requests.request(job, index, partition, now());
+    var request = requests.request(job, index, context.taskId().partition(), now());
     context.forward(new Record<String, SpecificRecord>(request.getSessionId(), request, now()), REQUESTS_SINK);
   }
 
@@ -252,7 +289,8 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
     }
   }
 
-  private static long now() {
-    return System.currentTimeMillis();
+  /** The task's wall clock (the system's; a test driver's own in tests). */
+  private long now() {
+    return context.currentSystemTimeMs();
   }
 }

@@ -11,7 +11,7 @@ import java.util.Map;
  * The model requests of a job. Ids are {@code <jobId>/<level>/<index>}, the same on every run, and
  * sampling is greedy: a job re-run after a crash asks the same questions and gets the same answers,
  * which the topology then recognizes as ones it has seen. A request the worker failed on (an
- * {@code internal_error}: its engine threw) is asked again as the next attempt, up to {@code maxAttempts}.
+ * {@code internal_error}: its engine threw) or went silent on is asked again as the next attempt, up to {@code maxAttempts}.
  */
 final class JobRequests {
   private static final String SYSTEM = "You write faithful, concise summaries. Answer with the summary only.";
@@ -36,7 +36,12 @@ final class JobRequests {
    * own failures are: an invalid or too long request would fail the same way every time.
    */
   boolean retries(String code, int attempt) {
-    return "internal_error".equals(code) && attempt + 1 < maxAttempts;
+    return "internal_error".equals(code) && hasAttemptAfter(attempt);
+  }
+
+  /** Whether a request may be asked again after attempt {@code attempt} (a worker that went silent on it, too). */
+  boolean hasAttemptAfter(int attempt) {
+    return attempt + 1 < maxAttempts;
   }
 
   static String requestId(String jobId, int level, int index) {

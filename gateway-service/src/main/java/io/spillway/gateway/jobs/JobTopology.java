@@ -6,7 +6,6 @@ import io.spillway.schemas.registry.SchemaRegistryClient;
 import io.spillway.schemas.serde.SpillwayAvroDeserializer;
 import io.spillway.schemas.serde.SpillwayAvroSerializer;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.header.Header;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -26,16 +25,12 @@ public final class JobTopology {
 
   private JobTopology() {}
 
-  /** {@code retention}: how long ended jobs stay in the store after their last change; zero keeps them forever. */
-  public static Topology build(JobTopics topics, JobLimits limits, Chunker chunker, JobRequests requests, Duration retention,
+  public static Topology build(JobTopics topics, JobLimits limits, Chunker chunker, JobRequests requests, JobTimeouts timeouts,
       SchemaRegistryClient registry) {
-    if (retention.isNegative()) {
-      throw new IllegalArgumentException("spillway.jobs.retention must be 0 (keep ended jobs forever) or more, not " + retention);
-    }
     Topology t = new Topology();
     t.addSource(JobProcessor.JOBS_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.jobs());
     t.addSource(JobProcessor.EVENTS_SOURCE, new ByteArrayDeserializer(), new ByteArrayDeserializer(), topics.events());
-    t.addProcessor("job-flow", () -> new JobProcessor(topics, limits, chunker, requests, retention,
+    t.addProcessor("job-flow", () -> new JobProcessor(topics, limits, chunker, requests, timeouts,
         new SpillwayAvroDeserializer<>(registry, SummarizationJob.class), new SpillwayAvroDeserializer<>(registry, InferenceEvent.class)),
         JobProcessor.JOBS_SOURCE, JobProcessor.EVENTS_SOURCE);
     t.addStateStore(Stores.keyValueStoreBuilder(Stores.persistentKeyValueStore(STORE), Serdes.String(), JobStateSerde.serde()),

@@ -58,7 +58,8 @@ class JobsConfiguration {
     if (!j.advertisedEndpoint().isBlank()) {
       config.put(StreamsConfig.APPLICATION_SERVER_CONFIG, j.advertisedEndpoint());
     }
-    KafkaStreams streams = new KafkaStreams(JobTopology.build(topics, limits, chunker, requests, j.retention(), clients.registry()),
+    KafkaStreams streams = new KafkaStreams(JobTopology.build(topics, limits, chunker, requests,
+        new JobTimeouts(j.retention(), j.chunkTimeout()), clients.registry()),
         new StreamsConfig(config));
     streams.setUncaughtExceptionHandler(e -> {
       log.error("job flow failed, replacing its thread error={}", e.toString());

@@ -72,7 +72,7 @@ class JobTopologyTest {
   void start() {
     Chunker chunker = new Chunker(tokenizer, 64, 8);
     var topology = JobTopology.build(TOPICS, new JobLimits(100_000, 2_000, 1_000, 10, 400), chunker,
-        new JobRequests("tiny-llama", TOPICS.events(), 16, 2), Duration.ofHours(1), registry);
+        new JobRequests("tiny-llama", TOPICS.events(), 16, 2), new JobTimeouts(Duration.ofHours(1), Duration.ofMinutes(10)), registry);
     Properties p = new Properties();
     p.put(StreamsConfig.APPLICATION_ID_CONFIG, "jobs-test");
     p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, "unused:9092");
@@ -264,12 +264,48 @@ class JobTopologyTest {
   }
 
   @Test
+  void aChunkItsWorkerWentSilentOnIsAskedAgainAndFailsTheJobOnceItsAttemptsRunOut() {
+    jobs.pipeInput("j13", job("j13", document(12)));
+    List<InferenceRequest> chunks = requests.readValuesToList();
+    results.readValuesToList();
+    InferenceRequest first = chunks.getFirst();
+    // A worker takes the first chunk and goes silent; the others wait in Kafka, untaken, and are not timed.
+    events.pipeInput(first.getRequestId(), event(first, 0, EventType.STARTED, null));
+    driver.advanceWallClockTime(Duration.ofMinutes(9));
+    assertThat(requests.isEmpty()).isTrue();
+    driver.advanceWallClockTime(Duration.ofMinutes(3));
+    InferenceRequest again = requests.readValue();
+    assertThat(again.getRequestId()).isEqualTo(first.getRequestId());
+    assertThat(again.getAttempt()).isEqualTo(1);
+    assertThat(requests.isEmpty()).isTrue();
+    assertThat(results.isEmpty()).isTrue();
+    // Each word from the worker starts the wait again.
+    events.pipeInput(again.getRequestId(), event(again, 0, EventType.STARTED, null));
+    driver.advanceWallClockTime(Duration.ofMinutes(6));
+    events.pipeInput(again.getRequestId(), event(again, 1, EventType.DELTA, "Fox"));
+    driver.advanceWallClockTime(Duration.ofMinutes(6));
+    assertThat(requests.isEmpty()).isTrue();
+    assertThat(state("j13").status()).isEqualTo(JobStatus.RUNNING);
+    // Silent again past the timeout on its last attempt (max-chunk-attempts 2): the job fails, saying why.
+    driver.advanceWallClockTime(Duration.ofMinutes(6));
+    assertThat(requests.isEmpty()).isTrue();
+    SummarizationResult failed = results.readValue();
+    assertThat(failed.getStatus()).isEqualTo(JobStatus.FAILED);
+    assertThat(failed.getError()).isEqualTo("chunk 0 of level 0 had no answer from its worker for 600 s (attempt 2)");
+    assertThat(state("j13").inputs()).isEmpty();
+  }
+
+  @Test
   void settingsOutOfRangeAreRefusedByName() {
     assertThatThrownBy(() -> new JobRequests("tiny-llama", TOPICS.events(), 16, 0))
         .hasMessage("spillway.jobs.max-chunk-attempts must be at least 1, not 0");
-    assertThatThrownBy(() -> JobTopology.build(TOPICS, new JobLimits(100_000, 2_000, 1_000, 10, 400), new Chunker(tokenizer, 64, 8),
-        new JobRequests("tiny-llama", TOPICS.events(), 16, 2), Duration.ofHours(-1), registry))
+    assertThatThrownBy(() -> new JobTimeouts(Duration.ofHours(-1), Duration.ZERO))
         .hasMessage("spillway.jobs.retention must be 0 (keep ended jobs forever) or more, not PT-1H");
+    assertThatThrownBy(() -> new JobTimeouts(Duration.ZERO, Duration.ofSeconds(-5)))
+        .hasMessage("spillway.jobs.chunk-timeout must be 0 (wait forever) or more, not PT-5S");
+    assertThat(new JobTimeouts(Duration.ZERO, Duration.ZERO).sweepInterval()).isNull();
+    assertThat(new JobTimeouts(Duration.ofDays(7), Duration.ofMinutes(10)).sweepInterval()).isEqualTo(Duration.ofSeconds(150));
+    assertThat(new JobTimeouts(Duration.ofDays(7), Duration.ZERO).sweepInterval()).isEqualTo(Duration.ofMinutes(10));
   }
 
   @Test
