@@ -48,6 +48,14 @@ final class JobRequests {
     return jobId + "/" + level + "/" + index;
   }
 
+  /**
+   * A one-shot session per attempt: the session id is the requests topic's key, so a chunk asked again after its
+   * worker failed or went silent most likely lands on another partition, and so on another worker.
+   */
+  static String sessionId(String requestId, int attempt) {
+    return attempt == 0 ? requestId : requestId + "~" + attempt;
+  }
+
   /** {jobId, level, index} of a request id made here; null for any other id. */
   static String[] parse(String requestId) {
     int b = requestId == null ? -1 : requestId.lastIndexOf('/');
@@ -76,10 +84,11 @@ final class JobRequests {
     String user = "Summarize the following " + kind + " " + length + "." + guidance + "\n\n" + job.inputs().get(index);
     int maxTokens = last ? Math.max(16, job.targetWords() * 2) : partialSummaryTokens;
     String id = requestId(job.jobId(), job.level(), index);
+    int attempt = job.attempts().get(index);
     return InferenceRequest.newBuilder()
         .setRequestId(id)
-        .setSessionId(id)
-        .setAttempt(job.attempts().get(index))
+        .setSessionId(sessionId(id, attempt))
+        .setAttempt(attempt)
         .setApiKeyId(job.apiKeyId())
         .setModel(model)
         .setReplyTopic(replyTopic)

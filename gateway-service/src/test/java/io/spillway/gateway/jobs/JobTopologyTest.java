@@ -226,10 +226,14 @@ class JobTopologyTest {
     results.readValuesToList();
     events.pipeInput(first.getRequestId(), event(first, 1, EventType.DELTA, "Half an ans"));
     fail(first, 2, "internal_error");
-    InferenceRequest again = requests.readValue();
+    var retried = requests.readRecord();
+    InferenceRequest again = retried.value();
     assertThat(again.getRequestId()).isEqualTo(first.getRequestId());
     assertThat(again.getAttempt()).isEqualTo(1);
     assertThat(again.getMessages()).isEqualTo(first.getMessages());
+    // Keyed by a session of its own, the retry most likely goes to another partition than the worker that failed.
+    assertThat(again.getSessionId()).isEqualTo(first.getRequestId() + "~1");
+    assertThat(retried.key()).isEqualTo(again.getSessionId());
     assertThat(results.isEmpty()).isTrue();
     // A late event of the failed attempt is stale; the new attempt's text replaces the old one's.
     events.pipeInput(first.getRequestId(), event(first, 3, EventType.DELTA, "stale"));
