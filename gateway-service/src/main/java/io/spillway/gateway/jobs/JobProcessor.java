@@ -11,6 +11,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.specific.SpecificRecord;
 import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
@@ -82,7 +83,7 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
     Duration retention = timeouts.retention();
     Duration timeout = timeouts.chunkTimeout();
     List<String> old = new ArrayList<>();
-    List<JobState> stalled = new ArrayList<>();
+    List<Map.Entry<JobState, List<Integer>>> stalled = new ArrayList<>();
     try (KeyValueIterator<String, JobState> all = store.all()) {
       while (all.hasNext()) {
         JobState job = all.next().value;
@@ -90,8 +91,11 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
           if (retention.isPositive() && job.updatedAtMs() < now - retention.toMillis()) {
             old.add(job.jobId());
           }
-        } else if (timeout.isPositive() && !job.stalled(now - timeout.toMillis()).isEmpty()) {
-          stalled.add(job);
+        } else if (timeout.isPositive()) {
+          List<Integer> silent = job.stalled(now - timeout.toMillis());
+          if (!silent.isEmpty()) {
+            stalled.add(Map.entry(job, silent));
+          }
         }
       }
     }
@@ -99,7 +103,7 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
     if (!old.isEmpty()) {
       log.info("ended jobs forgotten count={} retention={}", old.size(), retention);
     }
-    stalled.forEach(job -> askAgain(job, job.stalled(now - timeout.toMillis())));
+    stalled.forEach(e -> askAgain(e.getKey(), e.getValue()));
   }
 
   /** Asks a job's silent chunks again as their next attempts, or fails the job when one has none left. */
@@ -107,9 +111,7 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
     for (int index : silent) {
       int attempt = job.attempts().get(index);
       if (!requests.hasAttemptAfter(attempt)) {
-        String tries = attempt == 0 ? "" : " (attempt " + (attempt + 1) + ")";
-        finish(job.ended(JobStatus.FAILED, null, "chunk " + index + " of level " + job.level() + " had no answer from its worker for "
-            + timeouts.chunkTimeout().toSeconds() + " s" + tries, now()));
+        failChunk(job, index, "had no answer from its worker for " + timeouts.chunkTimeout().toSeconds() + " s" + attemptNote(attempt));
         return;
       }
     }
@@ -221,9 +223,7 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
         return;
       }
       String why = e.getError() == null ? "the model failed" : code + ": " + e.getError().getMessage();
-      String tries = attempt == 0 ? "" : " (attempt " + (attempt + 1) + ")";
-      finish(job.ended(JobStatus.FAILED, null, "chunk " + index + " of level " + job.level() + " failed" + tries + ": " + why,
-          now()));
+      failChunk(job, index, "failed" + attemptNote(attempt) + ": " + why);
       return;
     }
     boolean finished = e.getType() == EventType.FINISHED;
@@ -245,6 +245,16 @@ final class JobProcessor implements Processor<byte[], byte[], String, SpecificRe
       List<String> groups = chunker.groups(next.outputs());
       start(next.atLevel(next.level() + 1, groups, next.chunksTotal() + (groups.size() > 1 ? groups.size() : 0), now()));
     }
+  }
+
+  /** Fails the job because of chunk {@code index}: "chunk i of level l {@code what}". */
+  private void failChunk(JobState job, int index, String what) {
+    finish(job.ended(JobStatus.FAILED, null, "chunk " + index + " of level " + job.level() + " " + what, now()));
+  }
+
+  /** " (attempt n)" after the first attempt, nothing on it. */
+  private static String attemptNote(int attempt) {
+    return attempt == 0 ? "" : " (attempt " + (attempt + 1) + ")";
   }
 
   /** Stores a level and sends its requests, answered on this task's partition (the job's). */

@@ -11,9 +11,9 @@ import java.util.List;
  *
  * @param lastSeq per text, the highest event seq applied, so a re-delivered answer is not applied twice
  * @param attempts per text, the attempt of the request asked last (0 first; a retry after a worker's error is 1, ...):
- *     events of any other attempt are stale. Absent in states stored before retries existed: all 0
+ *     events of any other attempt are stale. Null (so in states stored before retries existed): all 0
  * @param activeAtMs per text, when a worker last sent something for its current attempt (took it, or a token): 0
- *     until one takes it. Absent in states stored before: all 0
+ *     until one takes it. Null (so in states stored before it existed): all 0
  *
  * <p>An ended job keeps only what {@code GET /v1/jobs/{id}} shows (status, progress, summary or error): its texts go.
  */
@@ -51,7 +51,7 @@ public record JobState(
         List.of(), 0, 0, now, List.of(), List.of());
   }
 
-  /** The state when {@code inputs} are sent to the model as level {@code level}. */
+  /** The state when {@code inputs} are sent to the model as level {@code level}: first attempts, none taken yet. */
   JobState atLevel(int level, List<String> inputs, int chunksTotal, long now) {
     List<String> empty = new ArrayList<>();
     List<Integer> seqs = new ArrayList<>();
@@ -62,8 +62,7 @@ public record JobState(
       pending.add(false);
     }
     return new JobState(jobId, apiKeyId, instructions, targetWords, callbackTopic, JobStatus.RUNNING, null, null, level,
-        List.copyOf(inputs), empty, seqs, pending, chunksDone, chunksTotal, now, java.util.Collections.nCopies(inputs.size(), 0),
-        java.util.Collections.nCopies(inputs.size(), 0L));
+        List.copyOf(inputs), empty, seqs, pending, chunksDone, chunksTotal, now, null, null);
   }
 
   boolean finalLevel() {
