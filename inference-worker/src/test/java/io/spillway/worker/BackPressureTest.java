@@ -4,9 +4,7 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.spillway.engine.generate.ContinuousBatcher;
 import io.spillway.engine.generate.EngineLoop;
 import io.spillway.engine.kv.KvCacheFactory;
-import io.spillway.engine.model.ModelConfig;
 import io.spillway.engine.runtime.Decoder;
-import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.sampling.GenerationConfig;
 import io.spillway.schemas.EventType;
 import io.spillway.schemas.InferenceEvent;
@@ -44,29 +42,6 @@ class BackPressureTest {
     private static final String TOPIC = "spillway.requests";
     private static final KvCacheFactory caches = new KvCacheFactory(TinyModel.MODEL, "fp16", KvCacheFactory.Mode.DECODE);
 
-    /** The tiny model, each forward pass waiting until the gate opens. */
-    private record GatedDecoder(CountDownLatch gate) implements Decoder {
-        @Override
-        public ModelConfig config() {
-            return TinyModel.MODEL.config();
-        }
-
-        @Override
-        public float[][] forward(List<LlamaModel.Step> steps) {
-            try {
-                gate.await();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new IllegalStateException(e);
-            }
-            return TinyModel.MODEL.forward(steps);
-        }
-
-        @Override
-        public void close() {
-        }
-    }
-
     /** A consumer over a fixed log, as a broker keeps one: seeking back fetches the records from there again. */
     private static final class LogConsumer extends MockConsumer<byte[], byte[]> {
         private final List<ConsumerRecord<byte[], byte[]>> log = new ArrayList<>();
@@ -89,6 +64,18 @@ class BackPressureTest {
             // MockConsumer drops what a poll returned: hand the records from the new position over again.
             log.stream().filter(r -> r.partition() == tp.partition() && r.offset() >= offset).forEach(this::addRecord);
         }
+    }
+
+    /** The tiny model, each forward pass waiting until the gate opens. */
+    private static Decoder gated(CountDownLatch gate) {
+        return new TinyModel.Hooked(() -> {
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        });
     }
 
     private static void waitUntil(BooleanSupplier condition) throws InterruptedException {
@@ -147,7 +134,7 @@ class BackPressureTest {
         LogConsumer kafka = new LogConsumer();
         TopicPartition p0 = new TopicPartition(TOPIC, 0);
         CountDownLatch gate = new CountDownLatch(1);
-        try (Worker w = worker(kafka, (topic, bytes) -> sent.get(bytes[0]), new GatedDecoder(gate), 2, List.of(p0))) {
+        try (Worker w = worker(kafka, (topic, bytes) -> sent.get(bytes[0]), gated(gate), 2, List.of(p0))) {
             kafka.schedulePollTask(() -> sent.forEach(r -> kafka.append(0, sent.indexOf(r))));
             // One request in the (stuck) forward pass and two waiting: the rest stay in the log.
             waitUntil(() -> w.engine().batcher().waiting() == 2 && kafka.paused().contains(p0));
@@ -177,7 +164,7 @@ class BackPressureTest {
             return sent.get(bytes[0]);
         };
         List<TopicPartition> partitions = List.of(new TopicPartition(TOPIC, 0), new TopicPartition(TOPIC, 1));
-        try (Worker w = worker(kafka, requests, new GatedDecoder(new CountDownLatch(0)), 16, partitions)) {
+        try (Worker w = worker(kafka, requests, gated(new CountDownLatch(0)), 16, partitions)) {
             kafka.schedulePollTask(() -> {
                 kafka.append(0, 0);
                 kafka.append(0, 1);

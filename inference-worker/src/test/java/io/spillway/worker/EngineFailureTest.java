@@ -5,8 +5,6 @@ import io.spillway.engine.generate.ContinuousBatcher;
 import io.spillway.engine.generate.EngineLoop;
 import io.spillway.engine.generate.GenerationRequest;
 import io.spillway.engine.kv.KvCacheFactory;
-import io.spillway.engine.model.ModelConfig;
-import io.spillway.engine.runtime.Decoder;
 import io.spillway.engine.runtime.LlamaModel;
 import io.spillway.engine.sampling.SamplingParams;
 import io.spillway.engine.tokenizer.Tokenizer;
@@ -37,24 +35,6 @@ class EngineFailureTest {
     private static final LlamaModel model = TinyModel.MODEL;
     private static final Tokenizer tokenizer = TinyModel.TOKENIZER;
     private static final KvCacheFactory caches = new KvCacheFactory(model, "fp16", KvCacheFactory.Mode.DECODE);
-
-    /** The tiny model's shape, with forward passes that run {@code failure}, which throws. */
-    private record FailingDecoder(Runnable failure) implements Decoder {
-        @Override
-        public ModelConfig config() {
-            return model.config();
-        }
-
-        @Override
-        public float[][] forward(List<LlamaModel.Step> steps) {
-            failure.run();
-            throw new AssertionError("the failure did not throw");
-        }
-
-        @Override
-        public void close() {
-        }
-    }
 
     private static void waitUntil(java.util.function.BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
@@ -87,7 +67,7 @@ class EngineFailureTest {
 
     @Test
     void anEngineThreadKilledByAnErrorMakesTheWorkerDownButAClosedOneDoesNot() throws Exception {
-        EngineLoop engine = new EngineLoop(new ContinuousBatcher(new FailingDecoder(() -> {
+        EngineLoop engine = new EngineLoop(new ContinuousBatcher(new TinyModel.Hooked(() -> {
             throw new OutOfMemoryError("test: the heap ran out");
         }), tokenizer, caches, 1, 64), "doomed-engine");
         WorkerLiveness liveness = new WorkerLiveness(consumer(new MockConsumer<>("earliest"), engine), engine);
@@ -106,7 +86,7 @@ class EngineFailureTest {
         MockProducer<String, SpecificRecord> producer = new MockProducer<>(true, null, new StringSerializer(), (topic, r) -> new byte[0]);
         EventPublisher events = new EventPublisher(producer, "w1", "spillway.dlq");
         SimpleMeterRegistry meters = new SimpleMeterRegistry();
-        ContinuousBatcher batcher = new ContinuousBatcher(new FailingDecoder(() -> {
+        ContinuousBatcher batcher = new ContinuousBatcher(new TinyModel.Hooked(() -> {
             throw new IllegalStateException("CUDA error 999: unspecified launch failure");
         }), tokenizer, caches, 4, 256);
         try (EngineLoop loop = new EngineLoop(batcher, "broken-engine"); SessionRegistry sessions = new SessionRegistry(4, 1 << 20, caches, null)) {
