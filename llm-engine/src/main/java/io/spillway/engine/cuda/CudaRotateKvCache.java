@@ -114,16 +114,16 @@ public final class CudaRotateKvCache extends CudaCache {
         if (sinks == 0 || length() < sinks) {
             return;
         }
-        int slots = Math.max(1, sinks);
-        ByteBuffer track = ByteBuffer.allocate(12 * slots + 4).order(ByteOrder.LITTLE_ENDIAN);
+        // The tracker's layout (rotatekv.cu): magnitudes, their positions, each slot's position, then the count.
+        ByteBuffer track = ByteBuffer.allocate(12 * sinks + 4).order(ByteOrder.LITTLE_ENDIAN);
         byte[] flags = new byte[sinks];
         for (int s = 0; s < sinks; s++) {
             track.putFloat(4 * s, Float.MAX_VALUE);
-            track.putInt(4 * (slots + s), s);
-            track.putInt(4 * (2 * slots + s), s);
+            track.putInt(4 * (sinks + s), s);
+            track.putInt(4 * (2 * sinks + s), s);
             flags[s] = (byte) s;
         }
-        track.putInt(12 * slots, sinks);
+        track.putInt(12 * sinks, sinks);
         long rowHalves = (long) sinks * kv.config().kvDim();
         for (int l = 0; l < kv.config().numLayers(); l++) {
             device.writeBytes(fixed(l, TRACKER), track.array());
