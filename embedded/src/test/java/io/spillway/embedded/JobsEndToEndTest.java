@@ -74,6 +74,35 @@ class JobsEndToEndTest {
         return services.gateway(KEY + ":jobs," + OTHER + ":other", args.toArray(String[]::new));
     }
 
+    /**
+     * A gateway advertising the port it listens on, which must be known before it starts: a port found free may be
+     * taken again before the gateway binds it (CI saw it), so a start that lost its port tries another.
+     */
+    private static ConfigurableApplicationContext advertisingGateway(String stateDir) throws java.io.IOException {
+        for (int attempt = 1; ; attempt++) {
+            int port;
+            try (var socket = new java.net.ServerSocket(0)) {
+                port = socket.getLocalPort();
+            }
+            try {
+                return gateway(stateDir, "--server.port=" + port, "--spillway.jobs.advertised-endpoint=localhost:" + port);
+            } catch (RuntimeException e) {
+                if (attempt == 5 || !lostPort(e)) {
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static boolean lostPort(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause()) {
+            if (c instanceof org.springframework.boot.web.server.PortInUseException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static String document(int sentences) {
         return IntStream.range(0, sentences).mapToObj(i -> "Tom the fox found " + (i + 2) + " red apples under the old tree by the river.")
                 .collect(Collectors.joining(" "));
@@ -224,14 +253,9 @@ class JobsEndToEndTest {
     /** Behind a load balancer a status request reaches any gateway: each advertises itself, so any of them answers. */
     @Test
     void eitherOfTwoGatewaysAnswersForJobsTheOtherHolds() throws Exception {
-        int[] ports = new int[2];
-        for (int i = 0; i < 2; i++) {
-            try (var socket = new java.net.ServerSocket(0)) {
-                ports[i] = socket.getLocalPort();
-            }
-        }
-        var a = gateway("state-4a", "--server.port=" + ports[0], "--spillway.jobs.advertised-endpoint=localhost:" + ports[0]);
-        var b = gateway("state-4b", "--server.port=" + ports[1], "--spillway.jobs.advertised-endpoint=localhost:" + ports[1]);
+        var a = advertisingGateway("state-4a");
+        var b = advertisingGateway("state-4b");
+        int[] ports = {Integer.parseInt(TestServices.port(a)), Integer.parseInt(TestServices.port(b))};
         try {
             Map<Integer, String> ids = idPerPartition();
             for (String id : ids.values()) {
