@@ -33,12 +33,21 @@
 // Keys rotated per head after RoPE: q . (H k) = (H q) . k, so attention rotates each query once and reads
 // packed keys as they are; only the fp16 window and sink rows (unrotated) are rotated, per position.
 #define QROT (KROT && !PREROPE && RS == HD)
-// Positions a warp takes at once, their loads in flight together: only narrow rotation groups leave
-// registers for more than one. Per-head groups take 4 (paged caches, H200: 803.9 against 724.6 tok/s with 2
-// at 16K x 132; 128 registers a thread instead of 96, so 4 blocks an SM instead of 5).
-#ifndef PU
-#define PU (PER <= 4 ? 4 : 1)
+// Packed keys that attention un-rotates skip the Hadamard's norm, which the queries carry instead; window and sink
+// rows (stored unrotated) are scaled up to match. The fp16 sums then reach sqrt(RS) times a group's key norm.
+#if KROT && !QROT
+#define KEY_NORM ((float) (1.0 / sqrt((double) RS)))
+#else
+#define KEY_NORM 1.0f
 #endif
+// Positions a warp takes at once: their loads in flight together, each query read from shared memory once for
+// all of them. Per-head groups take 4 (paged caches, H200: 803.9 against 724.6 tok/s with 2 at 16K x 132). Wide
+// groups take 2 in up to 255 registers, 2 blocks an SM (H100, 16K x 132: 701.8 against 619.0 tok/s with 1 in
+// 168 registers and 3 blocks).
+#ifndef PU
+#define PU (PER <= 4 ? 4 : 2)
+#endif
+#define ATTEND_BLOCKS (PER <= 4 ? 4 : 2)
 
 // Byte offsets from CudaRotateKvCache (the single source of the layout). Per position, in the sequence's pages
 // (PAGE positions each, every layer's sections of them: L_PSTRIDE a layer): packed codes, scales and minimums, sink
@@ -406,10 +415,7 @@ __device__ __forceinline__ void fwht_lanes(float* x, int lane) {
     for (int v = 0; v < P; v++) x[v] *= norm;
 }
 
-// fwht_lanes on packed keys at fp16, channels v and v + P/2 in one register: half the shuffles and butterflies,
-// which bound the pre-RoPE decode (a Hadamard per position and rotation group). The stage that pairs v with v + P/2
-// runs last, in fp32, as the pairs are unpacked (the stages commute). fp16's rounding (2^-11, relative) is far below
-// the 2-bit codes'. Normalized first, so the sums stay as small as the keys.
+// fp16x2 arithmetic on two channels held in one register.
 __device__ __forceinline__ unsigned int h2_fma(unsigned int a, unsigned int b, unsigned int c) {
     unsigned int d;
     asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(d) : "r"(a), "r"(b), "r"(c));
@@ -428,13 +434,12 @@ __device__ __forceinline__ unsigned int h2_sub(unsigned int a, unsigned int b) {
     return d;
 }
 
-#if PER >= 2
+// fwht_lanes on packed keys at fp16, channels v and v + P/2 in one register: half the shuffles and butterflies,
+// which bound the pre-RoPE decode (a Hadamard per position and rotation group). The stage that pairs v with v + P/2
+// runs last, in fp32, as the pairs are unpacked (the stages commute). fp16's rounding (2^-11, relative) is far below
+// the 2-bit codes'. Unnormalized: the caller applies the norm.
 template <int P>
-__device__ __forceinline__ void fwht_lanes_h2(float* x, int lane) {
-    const float norm = (float) (1.0 / sqrt((double) (32 * P)));
-    unsigned int y[P / 2];
-#pragma unroll
-    for (int v = 0; v < P / 2; v++) asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(y[v]) : "f"(x[v + P / 2] * norm), "f"(x[v] * norm));
+__device__ __forceinline__ void fwht_pairs(unsigned int* y, float* x, int lane) {
 #pragma unroll
     for (int h = 1; h < 32; h <<= 1) {
         unsigned int sign = (lane & h) ? 0xbc00bc00u : 0x3c003c00u;
@@ -461,14 +466,45 @@ __device__ __forceinline__ void fwht_lanes_h2(float* x, int lane) {
         x[v + P / 2] = a - b;
     }
 }
-#define fwht_keys fwht_lanes_h2<PER>
-#else
-#define fwht_keys fwht_lanes<PER>
-#endif
 
-// Channel v * 32 + lane of a packed row: its group's minimum plus its 2-bit code times the group's scale.
-__device__ __forceinline__ float unpack(unsigned int word, int v, unsigned int scale_min) {
-    return __half2float((__half) (scale_min >> 16)) + (float) ((word >> (2 * v)) & 3) * __half2float((__half) (scale_min & 0xffff));
+
+// A packed word with the codes of channels v and v + PER/2 16 bits apart (stored, they are PER bits apart).
+__device__ __forceinline__ unsigned int spread_codes(unsigned int word) {
+#if PER == 16
+    return word;
+#elif PER == 8
+    return __byte_perm(word, 0, 0x4140);
+#else
+    return (word & 0xfu) | (word & 0xf0u) << 12;
+#endif
+}
+
+// The codes of channels v and v + PER/2 of a spread word as the halves of one fp16x2 word, exact: the exponent
+// bits make each half 1024 + code, less 1024. Two codes in three instructions, no integer conversions.
+__device__ __forceinline__ unsigned int code_pair(unsigned int spread, int v) {
+    return h2_sub((spread >> (2 * v)) & 0x00030003u | 0x64006400u, 0x64006400u);
+}
+
+// A packed row's PER channels in fp32: each channel's group minimum plus its code times the group's scale.
+__device__ __forceinline__ void unpack_pairs(unsigned int word, const unsigned int* scale_min, float* x) {
+    unsigned int s = spread_codes(word);
+#pragma unroll
+    for (int v = 0; v < PER / 2; v++) {
+        unsigned int c = code_pair(s, v);
+        x[v] = fmaf(__half2float((__half) (c & 0xffff)), __half2float((__half) (scale_min[v] & 0xffff)), __half2float((__half) (scale_min[v] >> 16)));
+        x[v + PER / 2] = fmaf(__half2float((__half) (c >> 16)), __half2float((__half) (scale_min[v + PER / 2] & 0xffff)),
+                __half2float((__half) (scale_min[v + PER / 2] >> 16)));
+    }
+}
+
+// A packed row's keys as fwht_pairs takes them, in fp16 (the Hadamard that follows runs in fp16): each pair's code,
+// scale and minimum are exact there, one rounding for their multiply-add.
+__device__ __forceinline__ void key_pairs(unsigned int word, const unsigned int* scale_min, unsigned int* y) {
+    unsigned int s = spread_codes(word);
+#pragma unroll
+    for (int v = 0; v < PER / 2; v++)
+        y[v] = h2_fma(code_pair(s, v), __byte_perm(scale_min[v], scale_min[v + PER / 2], 0x5410),
+                __byte_perm(scale_min[v], scale_min[v + PER / 2], 0x7632));
 }
 
 // RoPE at position j on one rotation group's keys in the lanes' layout (rotate_half pairs are DPH / 2 words apart).
@@ -524,7 +560,7 @@ __device__ __forceinline__ float reduce_scatter(float* s) {
 // Packed rows are dequantized, un-rotated (Hadamard across lanes, then within) and RoPE'd in registers,
 // or with QROT scored against rotated queries as they are; window and sink rows are fp16. Values stay rotated: rkv_combine rotates the output back once per head.
 // Each (token, head, chunk) leaves max, sum and unnormalized output in partial.
-extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float* q, const int* pos, const int* win_start,
+extern "C" __global__ void __launch_bounds__(WARPS * 32, ATTEND_BLOCKS) rkv_attend(const float* q, const int* pos, const int* win_start,
         const unsigned long long* cache, const long long* lay, int layer, const unsigned char* kgroup,
         const float2* rope_cs, int chunk, float* partial) {
     int t = blockIdx.x, rg = blockIdx.y, z = blockIdx.z;
@@ -534,19 +570,26 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
     const __half* wv = (const __half*) (base + lay[L_WV]) + rg * RS + lane;
     const __half* sk = (const __half*) (base + lay[L_SK]) + rg * RS + lane;
     const __half* sv = (const __half*) (base + lay[L_SV]) + rg * RS + lane;
-    float scale = rsqrtf((float) HD);
-    float qr[GH][DPH], acc[GH][DPH];
+    float scale = rsqrtf((float) HD) * KEY_NORM;
+    // The block's warps share one token's queries: in shared memory, not in each thread's registers, they leave
+    // room for more warps an SM. A lane's DPH channels of a head are contiguous, one vector load.
+    __shared__ __align__(16) float qs[GH][32][DPH];
+    float acc[GH][DPH];
+    for (int h = warp; h < GH; h += WARPS) {
+        float qr[DPH];
 #pragma unroll
-    for (int h = 0; h < GH; h++) {
-#pragma unroll
-        for (int u = 0; u < DPH; u++) {
-            qr[h][u] = q[(size_t) t * QKVS + (rg * GH + h) * HD + u * 32 + lane] * scale;
-            acc[h][u] = 0;
-        }
+        for (int u = 0; u < DPH; u++) qr[u] = q[(size_t) t * QKVS + (rg * GH + h) * HD + u * 32 + lane] * scale;
 #if QROT
-        fwht_lanes<PER>(qr[h], lane);
+        fwht_lanes<DPH>(qr, lane);
 #endif
+#pragma unroll
+        for (int u = 0; u < DPH; u++) qs[h][lane][u] = qr[u];
     }
+#pragma unroll
+    for (int h = 0; h < GH; h++)
+#pragma unroll
+        for (int u = 0; u < DPH; u++) acc[h][u] = 0;
+    __syncthreads();
     unsigned long long kg = key_groups(kgroup, layer, rg, lane);
     __shared__ __align__(16) float sp[WARPS][PU][GH];
     float m = NEG_INF, l = 0;
@@ -576,11 +619,13 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
 #pragma unroll
         for (int u = 0; u < PU; u++) {
             int j = min(j0 + u * WARPS, last);
-#pragma unroll
-            for (int v = 0; v < PER; v++) {
-                kf[u][v] = unpack(kword[u], v, ke[u][v]);
-                vf[u][v] = unpack(vword[u], v, ve[u][v]);
-            }
+#if KROT && !QROT
+            unsigned int ky[PER / 2];
+            key_pairs(kword[u], ke[u], ky);
+#else
+            unpack_pairs(kword[u], ke[u], kf[u]);
+#endif
+            unpack_pairs(vword[u], ve[u], vf[u]);
             // Every lane reads the same flag; the vote tells the compiler so, and the shuffles of the Hadamard
             // in either branch then run without per-shuffle convergence barriers.
             if (__any_sync(0xffffffff, sl[u] != -1)) {
@@ -588,7 +633,7 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
                 const __half* vr = sl[u] == -2 ? wv + (size_t) (j - ws) * KVD : sv + (size_t) sl[u] * KVD;
 #pragma unroll
                 for (int v = 0; v < PER; v++) {
-                    kf[u][v] = __half2float(kr[v * 32]);
+                    kf[u][v] = __half2float(kr[v * 32]) * (1.0f / KEY_NORM);
                     vf[u][v] = __half2float(vr[v * 32]);
                 }
 #if QROT
@@ -596,21 +641,29 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_attend(const float*
 #endif
             } else {
 #if KROT && !QROT
-                fwht_keys(kf[u], lane);
+                fwht_pairs<PER>(ky, kf[u], lane);
 #endif
             }
 #if PREROPE
             rope_lanes(kf[u], rope_cs, j, lane);
 #endif
-            float s[GH];
-#pragma unroll
-            for (int h = 0; h < GH; h++) {
-                s[h] = 0;
-#pragma unroll
-                for (int d = 0; d < DPH; d++) s[h] += qr[h][d] * kf[u][h / QPK * DPH + d];
-            }
-            score[u] = j0 + u * WARPS <= last ? reduce_scatter(s) : NEG_INF;
         }
+        // Each query vector is read from shared memory once for the PU positions.
+        float s[PU][GH];
+#pragma unroll
+        for (int h = 0; h < GH; h++) {
+            float qa[DPH];
+#pragma unroll
+            for (int d = 0; d < DPH; d++) qa[d] = qs[h][lane][d];
+#pragma unroll
+            for (int u = 0; u < PU; u++) {
+                s[u][h] = 0;
+#pragma unroll
+                for (int d = 0; d < DPH; d++) s[u][h] += qa[d] * kf[u][h / QPK * DPH + d];
+            }
+        }
+#pragma unroll
+        for (int u = 0; u < PU; u++) score[u] = j0 + u * WARPS <= last ? reduce_scatter(s[u]) : NEG_INF;
         float top = score[0];
 #pragma unroll
         for (int u = 1; u < PU; u++) top = fmaxf(top, score[u]);
@@ -701,21 +754,28 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_unpack(const int* s
         const unsigned int* ks = (const unsigned int*) (page + lay[L_KSM]) + at * NGK;
         const unsigned int* vs = (const unsigned int*) (page + lay[L_VSM]) + at * NGV;
         unsigned long long kg = key_groups(kgroup, layer, rg, lane);
+        unsigned int ke[PER], ve[PER];
 #pragma unroll
         for (int v = 0; v < PER; v++) {
-            kf[v] = unpack(kword, v, ks[(kg >> (4 * v)) & 15]);
-            vf[v] = unpack(vword, v, vs[VSLOT(rg, v, lane)]);
+            ke[v] = ks[(kg >> (4 * v)) & 15];
+            ve[v] = vs[VSLOT(rg, v, lane)];
         }
-#if KROT
         // Packed keys are stored rotated; the normalized Hadamard is its own inverse. The same arithmetic as rkv_attend's,
-        // so that a token scores alike in a prefill step and decoded alone: fp16 pairs where it un-rotates keys, fp32
-        // where it scores rotated queries (QROT) at fp32.
+        // so that a token scores alike in a prefill step and decoded alone: fp16 pairs where it un-rotates keys (the
+        // norm applied to the keys here, to the queries there), fp32 where it scores rotated queries (QROT) at fp32.
+#if KROT && !QROT
+        unsigned int ky[PER / 2];
+        key_pairs(kword, ke, ky);
+        fwht_pairs<PER>(ky, kf, lane);
+#pragma unroll
+        for (int v = 0; v < PER; v++) kf[v] *= KEY_NORM;
+#else
+        unpack_pairs(kword, ke, kf);
 #if QROT
         fwht_lanes<PER>(kf, lane);
-#else
-        fwht_keys(kf, lane);
 #endif
 #endif
+        unpack_pairs(vword, ve, vf);
     } else {
         const __half* kr = (const __half*) (base + (sl == -2 ? lay[L_WK] : lay[L_SK])) + (size_t) (sl == -2 ? j - win_start[t] : sl) * KVD;
         const __half* vr = (const __half*) (base + (sl == -2 ? lay[L_WV] : lay[L_SV])) + (size_t) (sl == -2 ? j - win_start[t] : sl) * KVD;
