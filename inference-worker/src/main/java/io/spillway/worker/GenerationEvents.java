@@ -39,6 +39,13 @@ final class GenerationEvents implements GenerationListener {
     }
 
     @Override
+    public void onStart() {
+        if (!abandoned) {
+            stream.started();
+        }
+    }
+
+    @Override
     public void onToken(int tokenId, String delta) {
         if (first) {
             first = false;

@@ -197,7 +197,6 @@ final class RequestConsumer implements SmartLifecycle {
             running.remove(id);
             offsets.done(tp, offset);
         });
-        stream.started();
         Session session = sessions.acquire(request.getSessionId(), request.getApiKeyId(), tp.partition());
         Generation generation = session == null ? engine.submit(g, listener) : engine.submit(g, listener, session);
         running.put(id, new Running(tp, offset, generation, listener));

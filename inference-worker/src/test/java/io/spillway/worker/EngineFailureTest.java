@@ -103,8 +103,8 @@ class EngineFailureTest {
             assertThat(sessions.acquire("s1", "k1", 0).tokenCount()).isZero();
         }
         List<InferenceEvent> sent = producer.history().stream().map(r -> (InferenceEvent) r.value()).toList();
-        assertThat(sent).extracting(InferenceEvent::getType).containsExactly(EventType.ERROR, EventType.ERROR);
-        assertThat(sent.getFirst().getError().getCode()).isEqualTo("internal_error");
+        assertThat(sent).extracting(InferenceEvent::getType).containsExactly(EventType.STARTED, EventType.ERROR, EventType.STARTED, EventType.ERROR);
+        assertThat(sent.get(1).getError().getCode()).isEqualTo("internal_error");
         assertThat(meters.counter("spillway.worker.requests.failed").count()).isEqualTo(2);
     }
 }

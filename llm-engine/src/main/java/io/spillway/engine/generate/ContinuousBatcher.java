@@ -111,7 +111,9 @@ public final class ContinuousBatcher {
 
     /** One forward pass over the batch; returns whether work remains. */
     public boolean step() {
-        admit();
+        for (ActiveSequence s : admit()) {
+            s.listener.onStart();
+        }
         dropCancelled();
         if (running.isEmpty()) {
             lastBatchSize = 0;
@@ -180,8 +182,11 @@ public final class ContinuousBatcher {
         return tokens;
     }
 
-    /** Moves waiting sequences into the batch while it has room, and cancelled ones at once, for dropCancelled to finish. */
-    private synchronized void admit() {
+    /**
+     * Moves waiting sequences into the batch while it has room, and cancelled ones at once, for dropCancelled to finish;
+     * returns the ones that start (their listeners are told outside the lock).
+     */
+    private synchronized List<ActiveSequence> admit() {
         for (Iterator<ActiveSequence> it = waiting.iterator(); it.hasNext(); ) {
             ActiveSequence s = it.next();
             if (s.cancelled()) {
@@ -189,10 +194,13 @@ public final class ContinuousBatcher {
                 running.add(s);
             }
         }
-        while (running.size() < maxBatch && !waiting.isEmpty()) {
-            running.add(waiting.poll());
+        List<ActiveSequence> started = new ArrayList<>();
+        while (running.size() + started.size() < maxBatch && !waiting.isEmpty()) {
+            started.add(waiting.poll());
         }
+        running.addAll(started);
         runningCount = running.size();
+        return started;
     }
 
     private void advance(ActiveSequence s, int token) {

@@ -4,6 +4,13 @@ package io.spillway.engine.generate;
 public interface GenerationListener {
 
     /**
+     * The generation entered the batch: its prompt runs from the next forward pass. Called once, before any
+     * {@link #onToken}; not at all for one cancelled while it waited.
+     */
+    default void onStart() {
+    }
+
+    /**
      * A sampled token and the text it completed; {@code text} may be empty while a UTF-8 character or
      * a possible stop string is still incomplete. Text held back to the end comes with token id -1.
      */

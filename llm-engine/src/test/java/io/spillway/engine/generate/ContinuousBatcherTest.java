@@ -48,9 +48,17 @@ class ContinuousBatcherTest {
         Usage usage;
         RuntimeException failure;
         int finishes;
+        int starts;
+        boolean tokenBeforeStart;
+
+        @Override
+        public void onStart() {
+            starts++;
+        }
 
         @Override
         public void onToken(int tokenId, String t) {
+            tokenBeforeStart |= starts == 0;
             if (tokenId >= 0) {
                 ids.add(tokenId);
             }
@@ -114,6 +122,24 @@ class ContinuousBatcherTest {
         for (int i = 0; i < 5; i++) {
             assertThat(out.get(i).ids).hasSize(3 + i);
         }
+    }
+
+    @Test
+    void aGenerationStartsWhenItEntersTheBatchAndNotIfCancelledWhileWaiting() {
+        ContinuousBatcher b = batcher(1, 512);
+        int[] prompt = TinyLlama.ints(prompts.get(0).get("input_ids"));
+        Collector first = new Collector(), second = new Collector(), dropped = new Collector();
+        b.submit(new GenerationRequest(prompt, SamplingParams.greedy(3), Set.of()), first);
+        b.submit(new GenerationRequest(prompt, SamplingParams.greedy(3), Set.of()), second);
+        b.step();
+        assertThat(first.starts).isEqualTo(1);
+        assertThat(second.starts).isZero();
+        b.submit(new GenerationRequest(prompt, SamplingParams.greedy(3), Set.of()), dropped).cancel();
+        b.runUntilIdle();
+        assertThat(List.of(first.starts, second.starts, dropped.starts)).containsExactly(1, 1, 0);
+        assertThat(first.tokenBeforeStart || second.tokenBeforeStart).isFalse();
+        assertThat(second.ids).hasSize(3);
+        assertThat(dropped.reason).isEqualTo(FinishReason.CANCELLED);
     }
 
     /** A decoder whose first forward pass waits for the test, so a submission can arrive during it. */
