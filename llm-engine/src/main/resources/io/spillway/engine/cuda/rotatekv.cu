@@ -34,7 +34,8 @@
 // packed keys as they are; only the fp16 window and sink rows (unrotated) are rotated, per position.
 #define QROT (KROT && !PREROPE && RS == HD)
 // Packed keys that attention un-rotates skip the Hadamard's norm, which the queries carry instead; window and sink
-// rows (stored unrotated) are scaled up to match. The fp16 sums then reach sqrt(RS) times a group's key norm.
+// rows (stored unrotated) are scaled up to match. The fp16 sums then reach at most sqrt(RS) times a group's key L2
+// norm: fp16 would overflow only for key norms above 65504 / sqrt(RS) (2896 for 512 channels).
 #if KROT && !QROT
 #define KEY_NORM ((float) (1.0 / sqrt((double) RS)))
 #else
@@ -47,6 +48,7 @@
 #ifndef PU
 #define PU (PER <= 4 ? 4 : 2)
 #endif
+// The blocks an SM holds at once (__launch_bounds__' minimum): the register budget each thread gets.
 #define ATTEND_BLOCKS (PER <= 4 ? 4 : 2)
 
 // Byte offsets from CudaRotateKvCache (the single source of the layout). Per position, in the sequence's pages
