@@ -48,6 +48,11 @@
 #ifndef PU
 #define PU (PER <= 4 ? 4 : 2)
 #endif
+// Wide rotation groups (the default's 512 channels) are bound by the instructions each position takes: their codes
+// unpack as fp16 pairs and each query is read once for both of a warp's positions. Per-head groups measured slower
+// with either (H100, 16K x 132: 840.3 and 803.7 against 874.5 tok/s), so they convert code by code and score each
+// position as it comes.
+#define WIDE (PER > 4)
 // The blocks an SM holds at once (__launch_bounds__' minimum): the register budget each thread gets.
 #define ATTEND_BLOCKS (PER <= 4 ? 4 : 2)
 
@@ -488,7 +493,8 @@ __device__ __forceinline__ unsigned int code_pair(unsigned int spread, int v) {
 }
 
 // A packed row's PER channels in fp32: each channel's group minimum plus its code times the group's scale.
-__device__ __forceinline__ void unpack_pairs(unsigned int word, const unsigned int* scale_min, float* x) {
+__device__ __forceinline__ void unpack_row(unsigned int word, const unsigned int* scale_min, float* x) {
+#if WIDE
     unsigned int s = spread_codes(word);
 #pragma unroll
     for (int v = 0; v < PER / 2; v++) {
@@ -497,6 +503,11 @@ __device__ __forceinline__ void unpack_pairs(unsigned int word, const unsigned i
         x[v + PER / 2] = fmaf(__half2float((__half) (c >> 16)), __half2float((__half) (scale_min[v + PER / 2] & 0xffff)),
                 __half2float((__half) (scale_min[v + PER / 2] >> 16)));
     }
+#else
+#pragma unroll
+    for (int v = 0; v < PER; v++)
+        x[v] = __half2float((__half) (scale_min[v] >> 16)) + (float) ((word >> (2 * v)) & 3) * __half2float((__half) (scale_min[v] & 0xffff));
+#endif
 }
 
 // A packed row's keys as fwht_pairs takes them, in fp16 (the Hadamard that follows runs in fp16): each pair's code,
@@ -555,6 +566,28 @@ __device__ __forceinline__ float reduce_scatter(float* s) {
         }
     }
     return s[0];
+}
+
+// The scores of N positions' keys (positions first, first + WARPS, ...) against the block's queries, each query read
+// from shared memory once for all N; positions past last score -inf.
+template <int N>
+__device__ __forceinline__ void score_keys(const float (*qs)[32][DPH], const float (*kf)[PER], int first, int last, float* score) {
+    int lane = threadIdx.x & 31;
+    float s[N][GH];
+#pragma unroll
+    for (int h = 0; h < GH; h++) {
+        float qa[DPH];
+#pragma unroll
+        for (int d = 0; d < DPH; d++) qa[d] = qs[h][lane][d];
+#pragma unroll
+        for (int u = 0; u < N; u++) {
+            s[u][h] = 0;
+#pragma unroll
+            for (int d = 0; d < DPH; d++) s[u][h] += qa[d] * kf[u][h / QPK * DPH + d];
+        }
+    }
+#pragma unroll
+    for (int u = 0; u < N; u++) score[u] = first + u * WARPS <= last ? reduce_scatter(s[u]) : NEG_INF;
 }
 
 // Decode attention of one token's query heads over KV rotation group blockIdx.y (RS/HD KV heads, GH query
@@ -625,9 +658,9 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32, ATTEND_BLOCKS) rkv_atte
             unsigned int ky[PER / 2];
             key_pairs(kword[u], ke[u], ky);
 #else
-            unpack_pairs(kword[u], ke[u], kf[u]);
+            unpack_row(kword[u], ke[u], kf[u]);
 #endif
-            unpack_pairs(vword[u], ve[u], vf[u]);
+            unpack_row(vword[u], ve[u], vf[u]);
             // Every lane reads the same flag; the vote tells the compiler so, and the shuffles of the Hadamard
             // in either branch then run without per-shuffle convergence barriers.
             if (__any_sync(0xffffffff, sl[u] != -1)) {
@@ -649,23 +682,13 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32, ATTEND_BLOCKS) rkv_atte
 #if PREROPE
             rope_lanes(kf[u], rope_cs, j, lane);
 #endif
+#if !WIDE
+            score_keys<1>(qs, kf + u, j0 + u * WARPS, last, score + u);
+#endif
         }
-        // Each query vector is read from shared memory once for the PU positions.
-        float s[PU][GH];
-#pragma unroll
-        for (int h = 0; h < GH; h++) {
-            float qa[DPH];
-#pragma unroll
-            for (int d = 0; d < DPH; d++) qa[d] = qs[h][lane][d];
-#pragma unroll
-            for (int u = 0; u < PU; u++) {
-                s[u][h] = 0;
-#pragma unroll
-                for (int d = 0; d < DPH; d++) s[u][h] += qa[d] * kf[u][h / QPK * DPH + d];
-            }
-        }
-#pragma unroll
-        for (int u = 0; u < PU; u++) score[u] = j0 + u * WARPS <= last ? reduce_scatter(s[u]) : NEG_INF;
+#if WIDE
+        score_keys<PU>(qs, kf, j0, last, score);
+#endif
         float top = score[0];
 #pragma unroll
         for (int u = 1; u < PU; u++) top = fmaxf(top, score[u]);
@@ -772,12 +795,12 @@ extern "C" __global__ void __launch_bounds__(WARPS * 32) rkv_unpack(const int* s
 #pragma unroll
         for (int v = 0; v < PER; v++) kf[v] *= KEY_NORM;
 #else
-        unpack_pairs(kword, ke, kf);
+        unpack_row(kword, ke, kf);
 #if QROT
         fwht_lanes<PER>(kf, lane);
 #endif
 #endif
-        unpack_pairs(vword, ve, vf);
+        unpack_row(vword, ve, vf);
     } else {
         const __half* kr = (const __half*) (base + (sl == -2 ? lay[L_WK] : lay[L_SK])) + (size_t) (sl == -2 ? j - win_start[t] : sl) * KVD;
         const __half* vr = (const __half*) (base + (sl == -2 ? lay[L_WV] : lay[L_SV])) + (size_t) (sl == -2 ? j - win_start[t] : sl) * KVD;
