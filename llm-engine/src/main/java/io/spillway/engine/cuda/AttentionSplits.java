@@ -5,8 +5,10 @@ package io.spillway.engine.cuda;
  * blocks keep every multiprocessor busy even at batch 1 (flash-decoding). Contexts are rounded up to
  * {@link #SPAN} positions, so a decoding batch keeps one split (and one captured graph) for that many
  * steps. Measured on the H200 (docs/BENCHMARKS.md): the fp16 kernel waits on memory and gains from several
- * waves of blocks; the 2-bit kernel (255 registers, 2 resident blocks an SM) loses most to its last wave
- * when that runs nearly empty, so it takes the fewest chunks whose blocks fill 90% of their waves.
+ * waves of blocks; the 2-bit kernel loses most to its last wave when that runs nearly empty, so it takes the
+ * fewest chunks whose blocks fill 90% of their waves. A wave is what the device holds of that kernel at once,
+ * as the driver's occupancy calculator gives it for the compiled method (2 blocks an SM for the default's wide
+ * rotation groups, 4 for per-head ones).
  */
 final class AttentionSplits {
     static final int SPAN = 256;
@@ -15,7 +17,6 @@ final class AttentionSplits {
     /** common.cuh's MAX_SPLITS: the chunk weights it merges from shared memory. */
     static final int MAX_SPLITS = 1024;
     private static final int FP16_BLOCKS_PER_SM = 8;
-    private static final int TWO_BIT_RESIDENT_PER_SM = 2;
     private static final double FULL_WAVES = 0.9;
 
     private AttentionSplits() {
@@ -27,20 +28,28 @@ final class AttentionSplits {
     }
 
     /**
-     * @param groups         attention groups of the step (tokens x KV heads, or x rotation groups for 2-bit)
-     * @param span           {@link #span} of the longest sequence
+     * Splits for the fp16 kernel.
+     *
+     * @param groups          attention groups of the step (tokens x KV heads)
+     * @param span            {@link #span} of the longest sequence
      * @param multiprocessors the device's SMs
      */
-    static int of(long groups, int span, int multiprocessors, boolean twoBit) {
-        int most = Math.max(1, Math.min(span / MIN_CHUNK, MAX_SPLITS));
-        if (!twoBit) {
-            long want = (FP16_BLOCKS_PER_SM * (long) multiprocessors + groups - 1) / groups;
-            return (int) Math.max(1, Math.min(most, want));
-        }
-        long wave = (long) TWO_BIT_RESIDENT_PER_SM * multiprocessors;
+    static int fp16(long groups, int span, int multiprocessors) {
+        long want = (FP16_BLOCKS_PER_SM * (long) multiprocessors + groups - 1) / groups;
+        return (int) Math.max(1, Math.min(most(span), want));
+    }
+
+    /**
+     * Splits for the 2-bit kernel.
+     *
+     * @param groups attention groups of the step (tokens x rotation groups)
+     * @param span   {@link #span} of the longest sequence
+     * @param wave   blocks of the kernel the device holds at once
+     */
+    static int twoBit(long groups, int span, long wave) {
         int best = 1;
         double bestUse = 0;
-        for (int s = 1; s <= most; s++) {
+        for (int s = 1; s <= most(span); s++) {
             long blocks = groups * s;
             double use = (double) blocks / ((blocks + wave - 1) / wave * wave);
             if (use >= FULL_WAVES) {
@@ -52,5 +61,9 @@ final class AttentionSplits {
             }
         }
         return best;
+    }
+
+    private static int most(int span) {
+        return Math.max(1, Math.min(span / MIN_CHUNK, MAX_SPLITS));
     }
 }

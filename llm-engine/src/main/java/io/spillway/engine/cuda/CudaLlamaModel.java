@@ -566,7 +566,8 @@ public final class CudaLlamaModel implements SamplingDecoder {
         ModelConfig c = config;
         int span = AttentionSplits.span(maxLength);
         long groups = (long) decodeTokens * (quantized == null ? c.numKvHeads() : quantized.groupsPerToken());
-        int splits = groups == 0 ? 1 : AttentionSplits.of(groups, span, device.multiprocessors(), quantized != null);
+        int splits = groups == 0 ? 1 : quantized == null ? AttentionSplits.fp16(groups, span, device.multiprocessors())
+                : AttentionSplits.twoBit(groups, span, quantized.attendWave());
         if (quantized != null) {
             ensurePartial(quantized.partialBytes(decodeTokens, splits));
         } else if (splits > 1) {

@@ -23,6 +23,8 @@ import java.util.List;
  */
 public final class CudaRotateKv {
     private static final int THREADS = 256;
+    /** rotatekv.cu's WARPS x 32. */
+    private static final int ATTEND_THREADS = 128;
 
     private final CudaDevice device;
     private final ModelConfig config;
@@ -185,6 +187,11 @@ public final class CudaRotateKv {
         return kernels;
     }
 
+    /** Blocks of the decode attention kernel the device holds at once (a wave of them). */
+    long attendWave() {
+        return kernels.resident("rkv_attend", ATTEND_THREADS, 0);
+    }
+
     /** What ptxas made of the decode attention kernel: registers and spilled bytes per thread. */
     public String attentionResources() {
         int[] r = kernels.resources("rkv_attend");
@@ -242,7 +249,7 @@ public final class CudaRotateKv {
     /** Attention of every token over its sequence, written as fp16 to {@code out}; {@code partial} holds the chunks. */
     void attend(Pointer q, Pointer pos, Pointer windowStart, Pointer caches, Pointer layout, int layer, int tokens,
                 int splits, int chunk, Pointer partial, Pointer out) {
-        kernels.launch("rkv_attend", new int[] {tokens, config.kvDim() / rotationSize, splits}, 128, q, pos, windowStart, caches,
+        kernels.launch("rkv_attend", new int[] {tokens, config.kvDim() / rotationSize, splits}, ATTEND_THREADS, q, pos, windowStart, caches,
                 layout, layer, keyGroups, ropeTable, chunk, partial);
         kernels.launch("rkv_combine", tokens, config.numHeads(), config.headDim(), partial, splits, out);
     }

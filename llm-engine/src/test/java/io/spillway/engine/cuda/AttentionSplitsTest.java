@@ -16,23 +16,23 @@ class AttentionSplitsTest {
 
     @Test
     void shortContextsSplitNoFinerThanTheShortestChunk() {
-        assertThat(AttentionSplits.of(2, 1280, H200_SMS, true)).isEqualTo(40);
-        assertThat(AttentionSplits.of(8, 256, H200_SMS, false)).isEqualTo(8);
-        assertThat(AttentionSplits.of(1, 1 << 20, H200_SMS, false)).isEqualTo(AttentionSplits.MAX_SPLITS);
+        assertThat(AttentionSplits.twoBit(2, 1280, 2 * H200_SMS)).isEqualTo(40);
+        assertThat(AttentionSplits.fp16(8, 256, H200_SMS)).isEqualTo(8);
+        assertThat(AttentionSplits.fp16(1, 1 << 20, H200_SMS)).isEqualTo(AttentionSplits.MAX_SPLITS);
     }
 
     @Test
     void fp16AimsForEightBlocksPerMultiprocessor() {
-        assertThat(AttentionSplits.of(8, 32768, H200_SMS, false)).isEqualTo(132);
-        assertThat(AttentionSplits.of(72, 32768, H200_SMS, false)).isEqualTo(15);
-        assertThat(AttentionSplits.of(5000, 32768, H200_SMS, false)).isEqualTo(1);
+        assertThat(AttentionSplits.fp16(8, 32768, H200_SMS)).isEqualTo(132);
+        assertThat(AttentionSplits.fp16(72, 32768, H200_SMS)).isEqualTo(15);
+        assertThat(AttentionSplits.fp16(5000, 32768, H200_SMS)).isEqualTo(1);
     }
 
     /** 264 resident 2-bit blocks on 132 SMs: the split fills whole waves, never a nearly empty last one. */
     @Test
     void twoBitTakesTheFewestSplitsThatFillTheirWaves() {
         for (long groups : new long[] {2, 8, 32, 128, 136, 266, 900, 2228}) {
-            int s = AttentionSplits.of(groups, 32768, H200_SMS, true);
+            int s = AttentionSplits.twoBit(groups, 32768, 2 * H200_SMS);
             long blocks = groups * s;
             long waves = (blocks + 263) / 264;
             assertThat((double) blocks / (waves * 264)).as("%d groups, %d splits", groups, s).isGreaterThanOrEqualTo(0.9);
@@ -41,6 +41,13 @@ class AttentionSplitsTest {
                 assertThat((double) fewer / ((fewer + 263) / 264 * 264)).as("%d groups, %d splits", groups, s - 1).isLessThan(0.9);
             }
         }
-        assertThat(AttentionSplits.of(136, 32768, H200_SMS, true)).isEqualTo(7);
+        assertThat(AttentionSplits.twoBit(136, 32768, 2 * H200_SMS)).isEqualTo(7);
+    }
+
+    /** Per-head groups' kernel fits 4 blocks an SM: its waves are twice as wide, and the splits follow. */
+    @Test
+    void twoBitWavesAreWhatTheDeviceHoldsOfTheKernel() {
+        assertThat(AttentionSplits.twoBit(544, 32768, 2 * H200_SMS)).isEqualTo(4);
+        assertThat(AttentionSplits.twoBit(544, 32768, 4 * H200_SMS)).isEqualTo(7);
     }
 }
