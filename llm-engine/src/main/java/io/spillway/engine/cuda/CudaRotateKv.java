@@ -23,8 +23,8 @@ import java.util.List;
  */
 public final class CudaRotateKv {
     private static final int THREADS = 256;
-    /** rotatekv.cu's WARPS x 32. */
-    private static final int ATTEND_THREADS = 128;
+    /** rotatekv.cu's WARPS: the warps of an rkv_attend or rkv_unpack block (rkv_unpack decodes a position a warp). */
+    private static final int WARPS = 4;
 
     private final CudaDevice device;
     private final ModelConfig config;
@@ -189,7 +189,7 @@ public final class CudaRotateKv {
 
     /** Blocks of the decode attention kernel the device holds at once (a wave of them). */
     long attendWave() {
-        return kernels.resident("rkv_attend", ATTEND_THREADS, 0);
+        return kernels.resident("rkv_attend", WARPS * 32, 0);
     }
 
     /** What ptxas made of the decode attention kernel: registers and spilled bytes per thread. */
@@ -249,7 +249,7 @@ public final class CudaRotateKv {
     /** Attention of every token over its sequence, written as fp16 to {@code out}; {@code partial} holds the chunks. */
     void attend(Pointer q, Pointer pos, Pointer windowStart, Pointer caches, Pointer layout, int layer, int tokens,
                 int splits, int chunk, Pointer partial, Pointer out) {
-        kernels.launch("rkv_attend", new int[] {tokens, config.kvDim() / rotationSize, splits}, ATTEND_THREADS, q, pos, windowStart, caches,
+        kernels.launch("rkv_attend", new int[] {tokens, config.kvDim() / rotationSize, splits}, WARPS * 32, q, pos, windowStart, caches,
                 layout, layer, keyGroups, ropeTable, chunk, partial);
         kernels.launch("rkv_combine", tokens, config.numHeads(), config.headDim(), partial, splits, out);
     }
@@ -260,7 +260,7 @@ public final class CudaRotateKv {
      */
     void unpack(Pointer seqLast, Pointer pos, Pointer windowStart, Pointer caches, Pointer layout, int layer, int sequences,
                 int span, Pointer rows) {
-        kernels.launch("rkv_unpack", new int[] {(span + 3) / 4, config.kvDim() / rotationSize, sequences}, 128, seqLast, pos,
+        kernels.launch("rkv_unpack", new int[] {(span + WARPS - 1) / WARPS, config.kvDim() / rotationSize, sequences}, WARPS * 32, seqLast, pos,
                 windowStart, caches, layout, layer, keyGroups, ropeTable, rows, span);
     }
 
