@@ -5,8 +5,10 @@ package io.spillway.engine.cuda;
  * blocks keep every multiprocessor busy even at batch 1 (flash-decoding). Contexts are rounded up to
  * {@link #SPAN} positions, so a decoding batch keeps one split (and one captured graph) for that many
  * steps. Measured on the H200 (docs/BENCHMARKS.md): the fp16 kernel waits on memory and gains from several
- * waves of blocks; the 2-bit kernel loses most to its last wave when that runs nearly empty, so it takes the
- * fewest chunks whose blocks fill 90% of their waves. A wave is what the device holds of that kernel at once,
+ * waves of blocks. The 2-bit kernel is bound by its instructions, so a step takes as long as its waves of blocks,
+ * each as long as a chunk: it takes the split whose waves times chunk is least, a block's fixed work (its
+ * queries, its partial result, its share of the merge) counted as {@link #BLOCK_POSITIONS} positions more.
+ * A wave is what the device holds of that kernel at once,
  * as the driver's occupancy calculator gives it for the compiled method (2 blocks an SM for the default's wide
  * rotation groups, 4 for per-head ones).
  */
@@ -17,7 +19,7 @@ final class AttentionSplits {
     /** common.cuh's MAX_SPLITS: the chunk weights it merges from shared memory. */
     static final int MAX_SPLITS = 1024;
     private static final int FP16_BLOCKS_PER_SM = 8;
-    private static final double FULL_WAVES = 0.9;
+    static final int BLOCK_POSITIONS = 64;
 
     private AttentionSplits() {
     }
@@ -48,16 +50,12 @@ final class AttentionSplits {
      */
     static int twoBit(long groups, int span, long wave) {
         int best = 1;
-        double bestUse = 0;
+        long bestCost = Long.MAX_VALUE;
         for (int s = 1; s <= most(span); s++) {
-            long blocks = groups * s;
-            double use = (double) blocks / ((blocks + wave - 1) / wave * wave);
-            if (use >= FULL_WAVES) {
-                return s;
-            }
-            if (use > bestUse) {
+            long cost = (groups * s + wave - 1) / wave * ((span + s - 1) / s + BLOCK_POSITIONS);
+            if (cost < bestCost) {
                 best = s;
-                bestUse = use;
+                bestCost = cost;
             }
         }
         return best;

@@ -28,26 +28,30 @@ class AttentionSplitsTest {
         assertThat(AttentionSplits.fp16(5000, 32768, H200_SMS)).isEqualTo(1);
     }
 
-    /** 264 resident 2-bit blocks on 132 SMs: the split fills whole waves, never a nearly empty last one. */
+    /** 264 resident 2-bit blocks on 132 SMs: a step lasts its waves of blocks, each a chunk plus a block's fixed work. */
     @Test
-    void twoBitTakesTheFewestSplitsThatFillTheirWaves() {
+    void twoBitTakesTheSplitWhoseWavesOfChunksAreShortest() {
         for (long groups : new long[] {2, 8, 32, 128, 136, 266, 900, 2228}) {
             int s = AttentionSplits.twoBit(groups, 32768, 2 * H200_SMS);
-            long blocks = groups * s;
-            long waves = (blocks + 263) / 264;
-            assertThat((double) blocks / (waves * 264)).as("%d groups, %d splits", groups, s).isGreaterThanOrEqualTo(0.9);
-            if (s > 1) {
-                long fewer = groups * (s - 1);
-                assertThat((double) fewer / ((fewer + 263) / 264 * 264)).as("%d groups, %d splits", groups, s - 1).isLessThan(0.9);
+            for (int other = 1; other <= AttentionSplits.MAX_SPLITS; other++) {
+                assertThat(waveTime(groups, s, 264)).as("%d groups: %d splits against %d", groups, s, other)
+                        .isLessThanOrEqualTo(waveTime(groups, other, 264));
             }
         }
-        assertThat(AttentionSplits.twoBit(136, 32768, 2 * H200_SMS)).isEqualTo(7);
+        assertThat(AttentionSplits.twoBit(2, 32768, 2 * H200_SMS)).as("one block a slot, one wave").isEqualTo(132);
+        assertThat(AttentionSplits.twoBit(128, 32768, 2 * H200_SMS)).as("256 of 264 slots in one wave").isEqualTo(2);
+        assertThat(AttentionSplits.twoBit(136, 32768, 2 * H200_SMS)).isEqualTo(23);
+        assertThat(AttentionSplits.twoBit(264, 32768, 2 * H200_SMS)).as("a full wave unsplit").isEqualTo(1);
     }
 
     /** Per-head groups' kernel fits 4 blocks an SM: its waves are twice as wide, and the splits follow. */
     @Test
     void twoBitWavesAreWhatTheDeviceHoldsOfTheKernel() {
-        assertThat(AttentionSplits.twoBit(544, 32768, 2 * H200_SMS)).isEqualTo(4);
-        assertThat(AttentionSplits.twoBit(544, 32768, 4 * H200_SMS)).isEqualTo(7);
+        assertThat(AttentionSplits.twoBit(264, 32768, 2 * H200_SMS)).isEqualTo(1);
+        assertThat(AttentionSplits.twoBit(264, 32768, 4 * H200_SMS)).isEqualTo(2);
+    }
+
+    private static long waveTime(long groups, int splits, long wave) {
+        return (groups * splits + wave - 1) / wave * ((32768 + splits - 1) / splits + AttentionSplits.BLOCK_POSITIONS);
     }
 }
