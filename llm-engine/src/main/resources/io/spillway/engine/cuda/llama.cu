@@ -34,16 +34,22 @@ extern "C" __global__ void rmsnorm_rows_half(const float* x, const int* rows, co
 extern "C" __global__ void rope_store(float* q, float* k, const float* v, const float* inv_freq,
                                       const int* pos, const unsigned long long* cache, int layer,
                                       int heads, int kv_heads, int d, int stride) {
+    // Every head turns by the same half_dim angles (d <= 128, as CudaLlamaModel checks): each is found once.
+    __shared__ float2 turn[64];
     int t = blockIdx.x, half_dim = d / 2, p = pos[t];
     float* qt = q + (size_t) t * stride;
     float* kt = k + (size_t) t * stride;
     const float* vt = v + (size_t) t * stride;
+    for (int i = threadIdx.x; i < half_dim; i += blockDim.x) {
+        double angle = (float) p * inv_freq[i];
+        turn[i] = make_float2((float) cos(angle), (float) sin(angle));
+    }
+    __syncthreads();
     for (int j = threadIdx.x; j < (heads + kv_heads) * half_dim; j += blockDim.x) {
         int head = j / half_dim, i = j % half_dim;
-        float angle = (float) p * inv_freq[i];
-        float c = (float) cos((double) angle), s = (float) sin((double) angle);
-        if (head < heads) rope_pair(qt + head * d, i, half_dim, c, s);
-        else rope_pair(kt + (head - heads) * d, i, half_dim, c, s);
+        float2 cs = turn[i];
+        if (head < heads) rope_pair(qt + head * d, i, half_dim, cs.x, cs.y);
+        else rope_pair(kt + (head - heads) * d, i, half_dim, cs.x, cs.y);
     }
     __syncthreads();
     __half* base = (__half*) page_at((const unsigned long long*) cache[t], p) + (size_t) layer * 2 * kv_heads * PAGE * d;
