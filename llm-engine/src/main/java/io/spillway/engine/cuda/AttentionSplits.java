@@ -8,9 +8,8 @@ package io.spillway.engine.cuda;
  * waves of blocks. The 2-bit kernel is bound by its instructions, so a step takes as long as its waves of blocks,
  * each as long as a chunk: it takes the split whose waves times chunk is least, a block's fixed work (its
  * queries, its partial result, its share of the merge) counted as {@link #BLOCK_POSITIONS} positions more.
- * A wave is what the device holds of that kernel at once,
- * as the driver's occupancy calculator gives it for the compiled method (2 blocks an SM for the default's wide
- * rotation groups, 4 for per-head ones).
+ * A wave is what the device holds of that kernel at once, as the driver's occupancy calculator gives it for
+ * the compiled method (2 blocks an SM for the default's wide rotation groups, 4 for per-head ones).
  */
 final class AttentionSplits {
     static final int SPAN = 256;
@@ -19,6 +18,7 @@ final class AttentionSplits {
     /** common.cuh's MAX_SPLITS: the chunk weights it merges from shared memory. */
     static final int MAX_SPLITS = 1024;
     private static final int FP16_BLOCKS_PER_SM = 8;
+    /** A 2-bit block's fixed work, as positions of its chunk: one page's worth. */
     static final int BLOCK_POSITIONS = 64;
 
     private AttentionSplits() {
