@@ -598,7 +598,7 @@ public final class CudaLlamaModel implements SamplingDecoder {
                 device.launch("add_bias", CudaDevice.blocks((long) total * qkv, THREADS), 1, THREADS, b.qkv, w.qkvBias(), qkv, (long) total * qkv);
             }
             if (quantized == null) {
-                device.launch("rope_store", total, 1, THREADS, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, heads, kvHeads, d, qkv);
+                device.launch("rope_store", total, heads + kvHeads, d / 2, b.q, b.k, b.v, invFreq, b.pos, b.cache, l, heads, kvHeads, d, qkv);
                 if (s.decodeTokens() > 0) {
                     attend(b, s, l);
                 }

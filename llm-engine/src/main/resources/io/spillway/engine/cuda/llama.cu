@@ -26,39 +26,34 @@ extern "C" __global__ void rmsnorm_rows_half(const float* x, const int* rows, co
     rmsnorm_row(x + (size_t) rows[blockIdx.x] * h, w, out + (size_t) blockIdx.x * h, h, eps);
 }
 
-// One block per token: RoPE on its query and key heads (rotate_half pairing, angles in fp32 as transformers
-// computes them; a token's q, k and v start `stride` floats after the previous token's, as the fused q/k/v GEMM
-// writes them); then its keys and values stored as fp16 at its position in its cache. cache[t]: the page table of
-// token t's sequence; a page holds, per layer, [K: kvHeads x PAGE x d][V: kvHeads x PAGE x d] halves. (RotateKV
-// caches take their RoPE in rotatekv.cu's rkv_append.)
+// One block of d/2 threads per (token, head), query heads first: RoPE (rotate_half pairing, angles in fp32 as
+// transformers computes them; a token's q, k and v start `stride` floats after the previous token's, as the fused
+// q/k/v GEMM writes them). A KV head's block then stores its keys and values as fp16 at the token's position in its
+// cache. cache[t]: the page table of token t's sequence; a page holds, per layer, [K: kvHeads x PAGE x d]
+// [V: kvHeads x PAGE x d] halves. A block a head, not a token, because a decode step has few tokens: one block
+// walking a token's heads waited on its loads and stores in turn. (RotateKV caches take their RoPE in rotatekv.cu's
+// rkv_append.)
 extern "C" __global__ void rope_store(float* q, float* k, const float* v, const float* inv_freq,
                                       const int* pos, const unsigned long long* cache, int layer,
                                       int heads, int kv_heads, int d, int stride) {
-    // Every head turns by the same half_dim angles (d <= 128, as CudaLlamaModel checks): each is found once.
-    __shared__ float2 turn[64];
-    int t = blockIdx.x, half_dim = d / 2, p = pos[t];
-    float* qt = q + (size_t) t * stride;
-    float* kt = k + (size_t) t * stride;
-    const float* vt = v + (size_t) t * stride;
-    for (int i = threadIdx.x; i < half_dim; i += blockDim.x) {
-        double angle = (float) p * inv_freq[i];
-        turn[i] = make_float2((float) cos(angle), (float) sin(angle));
+    int t = blockIdx.x, head = blockIdx.y, i = threadIdx.x, half_dim = d / 2, p = pos[t];
+    double angle = (float) p * inv_freq[i];
+    float c = (float) cos(angle), s = (float) sin(angle);
+    if (head < heads) {
+        rope_pair(q + (size_t) t * stride + head * d, i, half_dim, c, s);
+        return;
     }
-    __syncthreads();
-    for (int j = threadIdx.x; j < (heads + kv_heads) * half_dim; j += blockDim.x) {
-        int head = j / half_dim, i = j % half_dim;
-        float2 cs = turn[i];
-        if (head < heads) rope_pair(qt + head * d, i, half_dim, cs.x, cs.y);
-        else rope_pair(kt + (head - heads) * d, i, half_dim, cs.x, cs.y);
-    }
-    __syncthreads();
+    int kvh = head - heads;
+    float* kh = k + (size_t) t * stride + kvh * d;
+    const float* vh = v + (size_t) t * stride + kvh * d;
+    rope_pair(kh, i, half_dim, c, s);
     __half* base = (__half*) page_at((const unsigned long long*) cache[t], p) + (size_t) layer * 2 * kv_heads * PAGE * d;
-    for (int j = threadIdx.x; j < kv_heads * d; j += blockDim.x) {
-        int head = j / d, i = j % d;
-        size_t at = ((size_t) head * PAGE + PAGE_SLOT(p)) * d + i;
-        base[at] = __float2half(kt[j]);
-        base[(size_t) kv_heads * PAGE * d + at] = __float2half(vt[j]);
-    }
+    __half* kc = base + ((size_t) kvh * PAGE + PAGE_SLOT(p)) * d;
+    __half* vc = kc + (size_t) kv_heads * PAGE * d;
+    kc[i] = __float2half(kh[i]);
+    kc[i + half_dim] = __float2half(kh[i + half_dim]);
+    vc[i] = __float2half(vh[i]);
+    vc[i + half_dim] = __float2half(vh[i + half_dim]);
 }
 
 // Attention of one token's query-head group (the heads sharing KV head blockIdx.y) over chunk z of
