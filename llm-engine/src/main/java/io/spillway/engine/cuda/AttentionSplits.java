@@ -51,7 +51,8 @@ final class AttentionSplits {
     static int twoBit(long groups, int span, long wave) {
         int best = 1;
         long bestCost = Long.MAX_VALUE;
-        for (int s = 1; s <= most(span); s++) {
+        int most = most(span);
+        for (int s = 1; s <= most; s++) {
             long cost = (groups * s + wave - 1) / wave * ((span + s - 1) / s + BLOCK_POSITIONS);
             if (cost < bestCost) {
                 best = s;
