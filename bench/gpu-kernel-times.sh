@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Where one decode step's GPU time goes, kernel by kernel, on the GPU machine (set OUT; gpu/ packed by
+# bench/make-jre.sh): Nsight Compute times each kernel of gpu-bench's last steps at one point, with the DRAM bytes
+# it read, clocks and caches left as a real step finds them (launches are serialised, so gaps between kernels are
+# not counted). Summary: python3 bench/kernel-times.py $OUT/kernel-times-*.csv
+# Usage: bench/gpu-kernel-times.sh [--jar llm-engine.jar] CONTEXT BATCH KV...
+set -uo pipefail
+: "${OUT:?output folder}"
+jar=gpu/lib/llm-engine.jar
+[ "${1:-}" = --jar ] && { jar=$2; shift 2; }
+context=${1:?context} batch=${2:?batch}; shift 2
+tar -xJf gpu/jre.tar.xz -C /tmp
+export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
+NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
+for kv in "$@"; do
+  # 3 warm-up steps and 2 timed ones: skipping 800 of the step kernels lands in the fourth step of a 32-layer model.
+  "$NCU" --target-processes all --clock-control none --cache-control none --graph-profiling node \
+    --kernel-name regex:"gemv|attend|rope|rms|argmax|embed|rkv|silu|bias|sample" --launch-skip 800 --launch-count 260 \
+    --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
+    /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx24g -cp "$jar:gpu/lib/*" \
+    io.spillway.engine.cli.SpillwayCli gpu-bench --steps 2 --contexts "$context" --batches "$batch" --kv "$kv" \
+    > "$OUT/kernel-times-$kv-$context-$batch.csv" 2> "$OUT/kernel-times-$kv-$context-$batch.err"
+done
