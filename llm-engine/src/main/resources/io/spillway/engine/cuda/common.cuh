@@ -26,6 +26,27 @@ __device__ __forceinline__ unsigned long long page_at(const unsigned long long* 
     return table[j >> PAGE_SHIFT];
 }
 
+// A block's pass over [0, n), thread by thread in the order of a plain `for (i = threadIdx.x; i < n; i += blockDim.x)`
+// loop: use(i, load(i)) for each i, but LOADS loads issued before any is used. The plain loop waits on memory once per
+// element, which at a decode step's one row (16 elements a thread at 4096 columns) made small kernels and the GEMVs
+// that normalize their own input microseconds slower than their bytes.
+template <int LOADS, class Load, class Use>
+__device__ __forceinline__ void loaded_turns(int n, Load load, Use use) {
+    for (int i0 = threadIdx.x; i0 < n; i0 += LOADS * blockDim.x) {
+        decltype(load(0)) v[LOADS];
+#pragma unroll
+        for (int u = 0; u < LOADS; u++) {
+            int i = i0 + u * blockDim.x;
+            if (i < n) v[u] = load(i);
+        }
+#pragma unroll
+        for (int u = 0; u < LOADS; u++) {
+            int i = i0 + u * blockDim.x;
+            if (i < n) use(i, v[u]);
+        }
+    }
+}
+
 __device__ float block_sum(float v) {
     __shared__ float part[32];
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffff, v, o);

@@ -4,16 +4,18 @@
 extern "C" __global__ void embed(const __half* table, const int* ids, float* x, int h) {
     const __half* row = table + (size_t) ids[blockIdx.x] * h;
     float* out = x + (size_t) blockIdx.x * h;
-    for (int i = threadIdx.x; i < h; i += blockDim.x) out[i] = __half2float(row[i]);
+    loaded_turns<8>(h, [&](int i) { return row[i]; }, [&](int i, __half v) { out[i] = __half2float(v); });
 }
 
-// Block-wide: out = w * row / sqrt(mean(row^2) + eps), written as fp16 for the next GEMM.
+// Block-wide: out = w * row / sqrt(mean(row^2) + eps), written as fp16 for the next GEMM. Four loads a thread in
+// flight, not more: the GEMVs that normalize their own x hold their weights' first loads in registers meanwhile.
 __device__ void rmsnorm_row(const float* row, const float* w, __half* out, int h, float eps) {
     float ss = 0;
-    for (int i = threadIdx.x; i < h; i += blockDim.x) ss += row[i] * row[i];
+    loaded_turns<4>(h, [&](int i) { return row[i]; }, [&](int, float v) { ss += v * v; });
     ss = block_sum(ss);
     float inv = (float) (1.0 / sqrt((double) (ss / h + eps)));
-    for (int i = threadIdx.x; i < h; i += blockDim.x) out[i] = __float2half(w[i] * (row[i] * inv));
+    loaded_turns<4>(h, [&](int i) { return make_float2(row[i], w[i]); },
+                    [&](int i, float2 v) { out[i] = __float2half(v.y * (v.x * inv)); });
 }
 
 // One block per row.
@@ -527,11 +529,10 @@ __device__ int block_argmax(const float* row, int vocab) {
     float best = NEG_INF;
     int at = 0x7fffffff;
     bool nan = false;
-    for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
-        float x = row[i];
+    loaded_turns<8>(vocab, [&](int i) { return row[i]; }, [&](int i, float x) {
         nan |= x != x;
         if (x > best) { best = x; at = i; }
-    }
+    });
     if (__syncthreads_or(nan)) return -1;
     for (int o = 16; o > 0; o >>= 1) {
         float v = __shfl_xor_sync(0xffffffff, best, o);

@@ -259,9 +259,9 @@ extern "C" __global__ void rkv_sinks(const float* x, const float* k, const float
         for (int i = tid; i < batch; i += blockDim.x) offer[i] = false;
         __syncthreads();
         const float* rows = x + (size_t) b0 * HID;
-        for (int e = tid; e < batch * HID; e += blockDim.x) {
-            if (fabsf(rows[e]) > thr0) offer[e / HID] = true;
-        }
+        loaded_turns<8>(batch * HID, [&](int e) { return rows[e]; }, [&](int e, float v) {
+            if (fabsf(v) > thr0) offer[e / HID] = true;
+        });
         __syncthreads();
         for (int t = b0; t < b0 + batch; t++) {
             if (!offer[t - b0]) continue;
