@@ -16,7 +16,7 @@ for round in $(seq "${ROUNDS:-2}"); do
     name=${variant%%=*} dir=${variant#*=} flag=(-cp "gpu/lib/*")
     if [ -f "$dir/llm-engine.jar" ]; then
       flag=(-cp "$dir/llm-engine.jar:gpu/lib/*")
-      [ -f "$dir/jvm.options" ] && mapfile -t -O 2 flag < "$dir/jvm.options"
+      [ -f "$dir/jvm.options" ] && mapfile -t -O 2 flag < <(grep -v '^[[:space:]]*$' "$dir/jvm.options")
     elif [ -n "$dir" ]; then
       flag+=(-Dspillway.cuda.source="$dir")
     fi
