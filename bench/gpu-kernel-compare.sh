@@ -3,7 +3,8 @@
 # gpu-bench with each folder of VARIANTS (name=folder, each holding common.cuh, llama.cu and rotatekv.cu,
 # e.g. a commit's copies) and with the jar's own kernels ("jar"), taking turns for ROUNDS rounds so that
 # drift shows as spread. A folder holding an llm-engine.jar instead (a commit's build) runs that jar, its Java
-# code and kernels both; a jvm.options file beside it adds its lines (-D flags) to that variant's java. Rows go to $OUT/kernel-compare.csv prefixed by the variant's name and the round.
+# code and kernels both; a jvm.options file beside it adds its lines (-D flags) to that variant's java. Rows go
+# to $OUT/kernel-compare.csv prefixed by the variant's name and the round.
 # Usage: VARIANTS="old=gpu/old-kernels" bench/gpu-kernel-compare.sh [gpu-bench options]
 set -uo pipefail
 : "${VARIANTS:?name=folder ...}" "${OUT:?output folder}"

@@ -13,9 +13,10 @@ tar -xJf gpu/jre.tar.xz -C /tmp
 export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
 NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 for kv in "$@"; do
-  # 3 warm-up steps and 2 timed ones: skipping 800 of the step kernels lands in the fourth step of a 32-layer model.
+  # A point is 3 warm-up steps and 2 timed ones, each 228 to 260 of these kernels at 32 layers and batch 1 (more from
+  # batch 3, where cuBLAS GEMMs and separate norms run): skipping 800 passes the first steps, and 260 is about one.
   "$NCU" --target-processes all --clock-control none --cache-control none --graph-profiling node \
-    --kernel-name regex:"gemv|attend|rope|rms|argmax|embed|rkv|silu|bias|sample" --launch-skip 800 --launch-count 260 \
+    --kernel-name regex:"gemv|gemm|xmma|nvjet|attend|rope|rms|argmax|embed|rkv|silu|bias|sample" --launch-skip 800 --launch-count 260 \
     --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
     /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx24g -cp "$jar:gpu/lib/*" \
     io.spillway.engine.cli.SpillwayCli gpu-bench --steps 2 --contexts "$context" --batches "$batch" --kv "$kv" \

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Summarises bench/gpu-kernel-times.sh's Nsight Compute CSVs: per kernel (GEMVs by grid and the megabytes they
-read, two significant figures, which tells the projections apart), its calls, mean and total microseconds, and the DRAM bytes it read per call and per second.
-Per layer, a 32-layer model's step is its first 32 of each; the totals cover the 260 kernels profiled.
+"""Summarises bench/gpu-kernel-times.sh's Nsight Compute CSVs as a Markdown table: per kernel, its calls, mean and
+total microseconds, and the DRAM bytes it read per call and per second. GEMVs and GEMMs are also keyed by grid and
+by the megabytes they read (two significant figures), which tells a layer's projections apart. The profile covers
+260 consecutive kernels, about one decode step, so per-layer kernels show a few calls more than the model's layers.
 
 usage: python3 bench/kernel-times.py kernel-times-*.csv
 """
@@ -22,7 +23,7 @@ for path in sys.argv[1:]:
     by_name = defaultdict(lambda: [0, 0.0, 0.0])
     for (_, name, grid), m in kernels.items():
         mb = m["dram__bytes_read.sum"] / 1e6
-        entry = by_name[f"{name} {grid} ~{float(f'{mb:.2g}'):g} MB" if name.startswith("gemv") else name]
+        entry = by_name[f"{name} {grid} ~{float(f'{mb:.2g}'):g} MB" if "gem" in name or "xmma" in name or "nvjet" in name else name]
         entry[0] += 1
         entry[1] += m["gpu__time_duration.sum"] / 1000
         entry[2] += m["dram__bytes_read.sum"]
