@@ -8,9 +8,7 @@
 # Usage: VARIANTS="old=gpu/old-kernels" bench/gpu-kernel-compare.sh [gpu-bench options]
 set -uo pipefail
 : "${VARIANTS:?name=folder ...}" "${OUT:?output folder}"
-tar -xJf gpu/jre.tar.xz -C /tmp
-export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
-J=(/tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx24g)
+source bench/gpu-env.sh
 [ -s "$OUT/kernel-compare.csv" ] || echo "variant,round,backend,kv,graphs,context,batch,max_batch,tokens_per_s,step_ms,gpu_mem_gib,kv_gib,kv_bytes_per_token,achieved_gb_s,bandwidth_fraction" > "$OUT/kernel-compare.csv"
 for round in $(seq "${ROUNDS:-2}"); do
   for variant in $VARIANTS jar=; do

@@ -9,8 +9,7 @@ set -uo pipefail
 jar=gpu/lib/llm-engine.jar
 [ "${1:-}" = --jar ] && { jar=$2; shift 2; }
 context=${1:?context} batch=${2:?batch}; shift 2
-tar -xJf gpu/jre.tar.xz -C /tmp
-export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
+source bench/gpu-env.sh
 NCU=$(command -v ncu || echo /usr/local/cuda/bin/ncu)
 for kv in "$@"; do
   # A point is 3 warm-up steps and 2 timed ones, each 228 to 260 of these kernels at 32 layers and batch 1 (more from
@@ -18,7 +17,7 @@ for kv in "$@"; do
   "$NCU" --target-processes all --clock-control none --cache-control none --graph-profiling node \
     --kernel-name regex:"gemv|gemm|xmma|nvjet|attend|rope|rms|argmax|embed|rkv|silu|bias|sample" --launch-skip 800 --launch-count 260 \
     --metrics gpu__time_duration.sum,dram__bytes_read.sum --csv \
-    /tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx24g -cp "$jar:gpu/lib/*" \
+    "${J[@]}" -cp "$jar:gpu/lib/*" \
     io.spillway.engine.cli.SpillwayCli gpu-bench --steps 2 --contexts "$context" --batches "$batch" --kv "$kv" \
     > "$OUT/kernel-times-$kv-$context-$batch.csv" 2> "$OUT/kernel-times-$kv-$context-$batch.err"
 done

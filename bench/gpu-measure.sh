@@ -10,9 +10,8 @@
 # Usage: OUT=... bench/gpu-measure.sh ours|peer|spill|checks
 set -uo pipefail
 part=${1:?ours, peer, spill or checks}
-tar -xJf gpu/jre.tar.xz -C /tmp
-export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
-J=(/tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx24g -cp "gpu/lib/*")
+source bench/gpu-env.sh
+J+=(-cp "gpu/lib/*")
 M=io.spillway.engine.cli.SpillwayCli
 PER_HEAD=rotatekv2:prerope=off,rotation-heads=1
 { nvidia-smi --query-gpu=name,memory.total,driver_version,clocks.max.sm,clocks.max.mem --format=csv; date -u; } | tee -a $OUT/device.txt

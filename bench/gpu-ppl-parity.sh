@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
 # PPL parity, GPU vs CPU on the same windows: full text in all mode; ablations to locate differences.
 set -uo pipefail
-tar -xJf gpu/jre.tar.xz -C /tmp
-export LD_LIBRARY_PATH=/opt/torch/.venv/lib/python3.12/site-packages/nvidia/cu13/lib:${LD_LIBRARY_PATH:-}
-J=(/tmp/jre/bin/java --enable-native-access=ALL-UNNAMED --add-modules jdk.incubator.vector -Xmx24g -cp "gpu/lib/*")
+source bench/gpu-env.sh
+J+=(-cp "gpu/lib/*")
 M=io.spillway.engine.cli.SpillwayCli
 P=(ppl --data datasets/tiny-llama-valid.json)
 run() { echo "== $*"; timeout 200 "${J[@]}" $M "${P[@]}" "$@" 2>&1 | tr '\r' '\n' | grep -av '^ppl \[' | grep -a "^ppl="; }
