@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Summarises bench/gpu-kernel-compare.sh's kernel-compare.csv as a Markdown table: per KV method, context and
-batch, each variant's mean decode tokens/s over its rounds, its ratio to the baseline variant's mean, and the
+batch (and draw, where gpu-bench --sampling measured sampled steps too), each variant's mean decode tokens/s over its rounds, its ratio to the baseline variant's mean, and the
 spread of its rounds (max / min - 1), so that a gain can be told from the call's noise.
 
 usage: python3 bench/compare-summary.py kernel-compare.csv [--baseline jar]
@@ -18,7 +18,9 @@ a = p.parse_args()
 runs = defaultdict(list)
 variants = []
 for r in csv.DictReader(open(a.csv)):
-    key = (r["kv"], int(r["context"]), int(r["batch"]))
+    # Rows of jars older than gpu-bench's sampling column drew greedily.
+    kv = r["kv"] if (r.get("sampling") or "greedy") == "greedy" else r["kv"] + ", " + r["sampling"]
+    key = (kv, int(r["context"]), int(r["batch"]))
     runs[key + (r["variant"],)].append(float(r["tokens_per_s"]))
     if r["variant"] not in variants:
         variants.append(r["variant"])

@@ -9,7 +9,7 @@
 set -uo pipefail
 : "${VARIANTS:?name=folder ...}" "${OUT:?output folder}"
 source bench/gpu-env.sh
-[ -s "$OUT/kernel-compare.csv" ] || echo "variant,round,backend,kv,graphs,context,batch,max_batch,tokens_per_s,step_ms,gpu_mem_gib,kv_gib,kv_bytes_per_token,achieved_gb_s,bandwidth_fraction" > "$OUT/kernel-compare.csv"
+[ -s "$OUT/kernel-compare.csv" ] || echo "variant,round,backend,kv,graphs,context,batch,max_batch,tokens_per_s,step_ms,gpu_mem_gib,kv_gib,kv_bytes_per_token,achieved_gb_s,bandwidth_fraction,sampling" > "$OUT/kernel-compare.csv"
 for round in $(seq "${ROUNDS:-2}"); do
   for variant in $VARIANTS jar=; do
     name=${variant%%=*} dir=${variant#*=} flag=(-cp "gpu/lib/*")

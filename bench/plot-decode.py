@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Plots decode tokens/s against context from gpu-bench and hf-decode-bench CSVs (batch 1 and the
-largest batch that fits the KV budget; gpu-bench's rows with CUDA graphs on), log-scaled context; the
+largest batch that fits the KV budget; gpu-bench's greedy rows with CUDA graphs on), log-scaled context; the
 title names the device a CSV's '# ... device NAME' line gives.
 
 usage: python3 bench/plot-decode.py OUT.png CSV...
@@ -20,7 +20,7 @@ for f in files:
         if line.startswith("#") and " device " in line:
             device = line.split(" device ", 1)[1].strip()
     for r in csv.DictReader(line for line in open(f) if line[0] not in "#W" and not line.startswith("gpu-bench")):
-        if r["tokens_per_s"] in ("", "OOM") or r.get("graphs") == "off":
+        if r["tokens_per_s"] in ("", "OOM") or r.get("graphs") == "off" or r.get("sampling") == "sampled":
             continue
         which = "batch 1" if r["batch"] == "1" else ("max batch" if r["batch"] == r["max_batch"] else None)
         if which:

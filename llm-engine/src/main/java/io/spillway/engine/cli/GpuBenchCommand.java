@@ -14,6 +14,7 @@ import io.spillway.kvquant.KvMethod;
 import io.spillway.engine.model.ModelConfig;
 import io.spillway.engine.model.RopeConfig;
 import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.sampling.SamplingParams;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -32,8 +33,9 @@ import java.util.stream.IntStream;
  * prefill (the 2-bit kernels dequantize, rotate and gather whatever is there, with a random key-channel
  * order standing in for a calibration; random scores move attention's running maxima as real ones
  * do, which zeros would not). One CSV row per point on stdout; the
- * device's copy bandwidth, the roofline, on stderr and in each row. Sampling is greedy on the GPU
- * ({@link CudaLlamaModel#forwardGreedy}): one id per sequence comes back per step.
+ * device's copy bandwidth, the roofline, on stderr and in each row. Tokens are drawn on the GPU, one id per
+ * sequence back per step: greedily ({@link CudaLlamaModel#forwardGreedy}) or, with {@code --sampling sampled},
+ * as the worker draws them ({@link CudaLlamaModel#forwardSampled}) with {@link #SAMPLED}'s filters.
  */
 final class GpuBenchCommand {
     private static final String HELP = """
@@ -46,18 +48,26 @@ final class GpuBenchCommand {
               --steps N           timed decode steps per point (default 16, after 3 warm-up steps)
               --graphs LIST       on: decode steps replay captured CUDA graphs; off: each kernel launched from
                                   Java; on,off measures both side by side (default on)
+              --sampling LIST     greedy: argmax on the GPU; sampled: the worker's GPU draw with temperature 0.6,
+                                  top-p 0.9 and top-k 50; greedy,sampled measures both side by side (default greedy)
               --profile           after each point, one more step with every launch timed on the GPU:
                                   milliseconds by kernel (GEMMs by shape) on stderr
             Caches are filled with random rows; 2-bit caches' first positions own their sink activations, as
             after a real prompt, so that new tokens seldom take the sink tracker's walk.
             """;
 
+    /**
+     * Llama-3-8B-Instruct's generation_config.json (temperature 0.6, top-p 0.9) with transformers' default
+     * top-k of 50: both of sample_rows' filters over the vocabulary run.
+     */
+    static final SamplingParams SAMPLED = SamplingParams.sample(1).withTemperature(0.6).withTopP(0.9).withTopK(50);
+
     /** Llama-3-8B's config.json shapes. */
     static final ModelConfig LLAMA3_8B = new ModelConfig("LlamaForCausalLM", 4096, 14336, 32, 32, 8, 128, 128256, 131072,
             1e-5, false, RopeConfig.plain(500000), 128000, 128001);
 
     int run(String[] argv, PrintStream out, PrintStream err) {
-        Args a = Args.parse("gpu-bench", argv, 0, Set.of("kv", "contexts", "batches", "kv-budget-gib", "steps", "graphs"), Set.of("help", "profile"));
+        Args a = Args.parse("gpu-bench", argv, 0, Set.of("kv", "contexts", "batches", "kv-budget-gib", "steps", "graphs", "sampling"), Set.of("help", "profile"));
         if (a.has("help")) {
             out.print(HELP);
             return 0;
@@ -70,7 +80,8 @@ final class GpuBenchCommand {
             throw new UsageException("gpu-bench: --kv-budget-gib and --steps must be positive");
         }
         List<String> kvs = methods(a.string("kv", "fp16,rotatekv2"));
-        List<Boolean> graphModes = onOff(a, "graphs");
+        List<Boolean> graphModes = choices(a, "graphs", "on", "off", "on");
+        List<Boolean> sampledModes = choices(a, "sampling", "sampled", "greedy", "greedy");
         checkMethods("gpu-bench", kvs);
         CudaDevice device = CudaBackend.tryOpen(msg -> err.println("gpu-bench: " + msg))
                 .orElseThrow(() -> new IllegalStateException("gpu-bench: needs a usable CUDA GPU (see above)"));
@@ -87,7 +98,7 @@ final class GpuBenchCommand {
                 makers.add(kv.equals("fp16") ? null : cacheMaker(model, method(kv)));
             }
             out.println("backend,kv,graphs,context,batch,max_batch,tokens_per_s,step_ms,gpu_mem_gib,kv_gib,kv_bytes_per_token,"
-                    + "achieved_gb_s,bandwidth_fraction");
+                    + "achieved_gb_s,bandwidth_fraction,sampling");
             for (int context : contexts) {
                 int capacity = context + steps + 4;
                 for (int m = 0; m < kvs.size(); m++) {
@@ -104,16 +115,19 @@ final class GpuBenchCommand {
                             continue;
                         }
                         for (boolean graphs : graphModes) {
-                            model.useGraphs(graphs);
-                            double[] r = measure(model, caches, batch, context, capacity, steps, a.has("profile") ? err : null);
-                            double ms = r[0];
-                            double bytesRead = weightBytes + 2.0 * batch * c.hiddenSize() + (double) batch * context * perToken;
-                            double achieved = bytesRead / (ms / 1e3);
-                            String kv = kvs.get(m).contains(",") ? '"' + kvs.get(m) + '"' : kvs.get(m);
-                            out.printf("cuda,%s,%s,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.0f,%.3f%n", kv, graphs ? "on" : "off",
-                                    context, batch, maxBatch, batch / (ms / 1e3), ms, r[1] / (double) (1L << 30),
-                                    (double) batch * perSequence / (1L << 30), perToken, achieved / 1e9, achieved / copy);
-                            out.flush();
+                            for (boolean sampled : sampledModes) {
+                                model.useGraphs(graphs);
+                                double[] r = measure(model, caches, batch, context, capacity, steps, sampled, a.has("profile") ? err : null);
+                                double ms = r[0];
+                                double bytesRead = weightBytes + 2.0 * batch * c.hiddenSize() + (double) batch * context * perToken;
+                                double achieved = bytesRead / (ms / 1e3);
+                                String kv = kvs.get(m).contains(",") ? '"' + kvs.get(m) + '"' : kvs.get(m);
+                                out.printf("cuda,%s,%s,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.0f,%.3f,%s%n", kv, graphs ? "on" : "off",
+                                        context, batch, maxBatch, batch / (ms / 1e3), ms, r[1] / (double) (1L << 30),
+                                        (double) batch * perSequence / (1L << 30), perToken, achieved / 1e9, achieved / copy,
+                                        sampled ? "sampled" : "greedy");
+                                out.flush();
+                            }
                         }
                     }
                 }
@@ -151,7 +165,7 @@ final class GpuBenchCommand {
 
     /** Milliseconds per decode step and GPU memory in use at the end (bytes); a profiled step's kernels to {@code profile}. */
     private static double[] measure(CudaLlamaModel model, IntFunction<CudaCache> make, int batch, int context, int capacity,
-                                    int steps, PrintStream profile) {
+                                    int steps, boolean sampled, PrintStream profile) {
         List<CudaCache> caches = new ArrayList<>();
         Random random = new Random(7);
         try {
@@ -169,12 +183,12 @@ final class GpuBenchCommand {
                 if (s == 3) {
                     start = System.nanoTime();
                 }
-                model.forwardGreedy(decodeStep(caches, random, vocab));
+                draw(model, decodeStep(caches, random, vocab), sampled, random);
             }
             double ms = (System.nanoTime() - start) / 1e6 / steps;
             double used = model.device().usedBytes();
             if (profile != null) {
-                profile(model, caches, random, profile, "context " + context + " batch " + batch);
+                profile(model, caches, random, sampled, profile, "context " + context + " batch " + batch + (sampled ? " sampled" : ""));
             }
             return new double[] {ms, used};
         } finally {
@@ -191,13 +205,23 @@ final class GpuBenchCommand {
         return decode;
     }
 
+    /** Runs the step and draws each sequence's next token on the GPU, greedily or with {@link #SAMPLED}. */
+    private static void draw(CudaLlamaModel model, List<LlamaModel.Step> steps, boolean sampled, Random random) {
+        if (sampled) {
+            model.forwardSampled(steps, Collections.nCopies(steps.size(), SAMPLED), random.doubles(steps.size()).toArray());
+        } else {
+            model.forwardGreedy(steps);
+        }
+    }
+
     /** One decode step with every launch timed (graphs off: the caller sets them again); kernels by GPU time, largest first. */
-    private static void profile(CudaLlamaModel model, List<CudaCache> caches, Random random, PrintStream err, String point) {
+    private static void profile(CudaLlamaModel model, List<CudaCache> caches, Random random, boolean sampled, PrintStream err,
+                                String point) {
         List<LlamaModel.Step> decode = decodeStep(caches, random, model.config().vocabSize());
         model.useGraphs(false);
         model.device().startProfile();
         try {
-            model.forwardGreedy(decode);
+            draw(model, decode, sampled, random);
         } finally {
             var times = model.device().stopProfile();
             double total = times.values().stream().mapToDouble(t -> t[1]).sum();
@@ -209,11 +233,13 @@ final class GpuBenchCommand {
         }
     }
 
-    private static List<Boolean> onOff(Args a, String option) {
-        return Arrays.stream(a.string(option, "on").split(",")).map(v -> switch (v.strip()) {
-            case "on" -> true;
-            case "off" -> false;
-            default -> throw new UsageException("gpu-bench: --" + option + " takes on and/or off, got '" + v + "'");
+    /** An option of two values, one or both in a comma-separated list: true for {@code yes}, false for {@code no}. */
+    static List<Boolean> choices(Args a, String option, String yes, String no, String fallback) {
+        return Arrays.stream(a.string(option, fallback).split(",")).map(v -> {
+            if (v.strip().equals(yes) || v.strip().equals(no)) {
+                return v.strip().equals(yes);
+            }
+            throw new UsageException("gpu-bench: --" + option + " takes " + yes + " and/or " + no + ", got '" + v + "'");
         }).distinct().toList();
     }
 
