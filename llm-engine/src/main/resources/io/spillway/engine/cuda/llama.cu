@@ -577,11 +577,11 @@ __device__ unsigned int select_key(const float* row, int vocab, unsigned int flo
     for (int shift = 24; shift >= 0; shift -= 8) {
         for (int b = threadIdx.x; b < 256; b += blockDim.x) hist[b] = 0;
         __syncthreads();
-        for (int i = threadIdx.x; i < vocab; i += blockDim.x) {
-            unsigned int k = order_key(row[i]);
+        loaded_turns<8>(vocab, [&](int i) { return row[i]; }, [&](int, float x) {
+            unsigned int k = order_key(x);
             if (k >= floor && (k & mask) == prefix)
-                atomicAdd(&hist[(k >> shift) & 255], weights ? expf((row[i] - mx) * inv_t) : 1.0f);
-        }
+                atomicAdd(&hist[(k >> shift) & 255], weights ? expf((x - mx) * inv_t) : 1.0f);
+        });
         __syncthreads();
         if (threadIdx.x == 0) {
             int b = 255;
@@ -620,14 +620,16 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
     int tied_kept = 0x7fffffff;
     if (p.y < 1) {
         float mass = 0;
-        for (int i = threadIdx.x; i < vocab; i += blockDim.x)
-            if (order_key(row[i]) >= floor) mass += expf((row[i] - mx) * inv_t);
+        loaded_turns<8>(vocab, [&](int i) { return row[i]; }, [&](int, float x) {
+            if (order_key(x) >= floor) mass += expf((x - mx) * inv_t);
+        });
         mass = block_sum(mass);
         floor = select_key(row, vocab, floor, true, mx, inv_t, p.y * mass);
         // Tokens tied at the boundary weigh the same: the first ceil((target - above) / w) of them reach the target.
         float above = 0;
-        for (int i = threadIdx.x; i < vocab; i += blockDim.x)
-            if (order_key(row[i]) > floor) above += expf((row[i] - mx) * inv_t);
+        loaded_turns<8>(vocab, [&](int i) { return row[i]; }, [&](int, float x) {
+            if (order_key(x) > floor) above += expf((x - mx) * inv_t);
+        });
         above = block_sum(above);
         tied_kept = max(1, (int) ceilf((p.y * mass - above) / expf((key_value(floor) - mx) * inv_t)));
     }
