@@ -59,6 +59,14 @@ __device__ float block_sum(float v) {
     return s;
 }
 
+// RoPE of the pair (x1, x2) at angle (cos c, sin s), with its one FMA spelled out: left to itself the compiler fuses
+// one product or the other into an FMA depending on the code around it, so restructuring rkv_append moved 2-bit greedy
+// ids. These are the operations rope_pair compiles to (PTX); products are rounded with __fmul_rn so that ptxas fuses
+// none of the others.
+__device__ __forceinline__ float2 rotated(float x1, float x2, float c, float s) {
+    return make_float2(__fmul_rn(x1, c) - __fmul_rn(x2, s), fmaf(x1, s, __fmul_rn(x2, c)));
+}
+
 __device__ void rope_pair(float* v, int i, int half_dim, float c, float s) {
     float x1 = v[i], x2 = v[i + half_dim];
     v[i] = x1 * c - x2 * s;

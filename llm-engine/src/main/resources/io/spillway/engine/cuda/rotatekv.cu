@@ -136,19 +136,29 @@ extern "C" __global__ void rkv_append(float* q, float* k, float* v, const int* p
     __shared__ float kx[KVD], kr[KVD], vx[KVD];
     __shared__ unsigned int kw[NRG * 32], vw[NRG * 32];
     int t = blockIdx.x, p = pos[t];
-    for (int j = threadIdx.x; j < (HEADS + (PREROPE ? 0 : KVD / HD)) * (HD / 2); j += blockDim.x) {
-        int head = j / (HD / 2), i = j % (HD / 2);
-        float2 cs = rope_cs[(size_t) p * (HD / 2) + i];
-        rope_pair(head < HEADS ? q + (size_t) t * QKVS + head * HD : k + (size_t) t * QKVS + (head - HEADS) * HD, i, HD / 2, cs.x, cs.y);
-    }
+    // Pair j's first element: dimension j % (HD / 2) of query head j / (HD / 2), or past the query heads, of a KV head.
+    auto pair = [&](int j) {
+        int head = j / (HD / 2);
+        return (head < HEADS ? q + (size_t) t * QKVS + head * HD : k + (size_t) t * QKVS + (head - HEADS) * HD) + j % (HD / 2);
+    };
+    loaded_turns<4>((HEADS + (PREROPE ? 0 : KVD / HD)) * (HD / 2), [&](int j) {
+        const float* e = pair(j);
+        float2 cs = rope_cs[(size_t) p * (HD / 2) + j % (HD / 2)];
+        return make_float4(e[0], e[HD / 2], cs.x, cs.y);
+    }, [&](int j, float4 v) {
+        float2 r = rotated(v.x, v.y, v.z, v.w);
+        float* e = pair(j);
+        e[0] = r.x;
+        e[HD / 2] = r.y;
+    });
     __syncthreads();
     unsigned char* base = layer_base(cache[t], lay, layer);
-    for (int i = threadIdx.x; i < KVD; i += blockDim.x) {
-        float kk = round_half(k[(size_t) t * QKVS + i]);
+    loaded_turns<4>(KVD, [&](int i) { return make_float2(k[(size_t) t * QKVS + i], v[(size_t) t * QKVS + i]); }, [&](int i, float2 kv) {
+        float kk = round_half(kv.x);
         kx[i] = kk;
         kr[i] = kk;
-        vx[i] = v[(size_t) t * QKVS + i];
-    }
+        vx[i] = kv.y;
+    });
     for (int i = threadIdx.x; i < NRG * 32; i += blockDim.x) {
         kw[i] = 0;
         vw[i] = 0;
