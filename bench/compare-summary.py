@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Summarises bench/gpu-kernel-compare.sh's kernel-compare.csv as a Markdown table: per KV method, context and
-batch (and draw, where gpu-bench --sampling measured sampled steps too), each variant's mean decode tokens/s over its rounds, its ratio to the baseline variant's mean, and the
-spread of its rounds (max / min - 1), so that a gain can be told from the call's noise.
+batch (and draw, where gpu-bench --sampling measured sampled steps too), each variant's mean decode tokens/s over
+its rounds, its ratio to the baseline variant's mean, and the spread of its rounds (max / min - 1), so that a gain
+can be told from the call's noise.
 
 usage: python3 bench/compare-summary.py kernel-compare.csv [--baseline jar]
 """
