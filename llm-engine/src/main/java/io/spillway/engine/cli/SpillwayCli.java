@@ -37,7 +37,7 @@ public final class SpillwayCli {
         } catch (UsageException e) {
             err.println("spillway: " + e.getMessage());
             return 2;
-        } catch (CheckpointException | IllegalArgumentException | UncheckedIOException e) {
+        } catch (CheckpointException | IllegalArgumentException | IllegalStateException | UncheckedIOException e) {
             err.println("spillway: error: " + e.getMessage());
             if (System.getenv("SPILLWAY_DEBUG") != null) {
                 e.printStackTrace(err);
