@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Summarises bench/gpu-kernel-compare.sh's kernel-compare.csv as a Markdown table: per KV method, context and
-batch (and draw, where gpu-bench --sampling measured sampled steps too), each variant's mean decode tokens/s over
+batch (and draw, where gpu-bench --sampling measured draws other than greedy), each variant's mean decode tokens/s over
 its rounds, its ratio to the baseline variant's mean, and the spread of its rounds (max / min - 1), so that a gain
 can be told from the call's noise.
 

@@ -3,8 +3,8 @@
 # bench/make-jre.sh): Nsight Compute times each kernel of gpu-bench's last steps at one point, with the DRAM bytes
 # it read, clocks and caches left as a real step finds them (launches are serialised, so gaps between kernels are
 # not counted). Summary: python3 bench/kernel-times.py $OUT/kernel-times-*.csv
-# SAMPLING=sampled times steps drawn as the worker draws them (gpu-bench --sampling; default: greedy).
-# Usage: [SAMPLING=sampled] bench/gpu-kernel-times.sh [--jar llm-engine.jar] CONTEXT BATCH KV...
+# SAMPLING=plain or sampled times steps drawn as the worker draws them (gpu-bench --sampling; default: greedy).
+# Usage: [SAMPLING=plain|sampled] bench/gpu-kernel-times.sh [--jar llm-engine.jar] CONTEXT BATCH KV...
 set -uo pipefail
 : "${OUT:?output folder}"
 jar=gpu/lib/llm-engine.jar

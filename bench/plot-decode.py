@@ -20,7 +20,7 @@ for f in files:
         if line.startswith("#") and " device " in line:
             device = line.split(" device ", 1)[1].strip()
     for r in csv.DictReader(line for line in open(f) if line[0] not in "#W" and not line.startswith("gpu-bench")):
-        if r["tokens_per_s"] in ("", "OOM") or r.get("graphs") == "off" or r.get("sampling") == "sampled":
+        if r["tokens_per_s"] in ("", "OOM") or r.get("graphs") == "off" or (r.get("sampling") or "greedy") != "greedy":
             continue
         which = "batch 1" if r["batch"] == "1" else ("max batch" if r["batch"] == r["max_batch"] else None)
         if which:

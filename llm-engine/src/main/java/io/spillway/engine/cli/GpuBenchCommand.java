@@ -20,7 +20,9 @@ import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
 import java.util.function.IntFunction;
@@ -34,8 +36,8 @@ import java.util.stream.IntStream;
  * order standing in for a calibration; random scores move attention's running maxima as real ones
  * do, which zeros would not). One CSV row per point on stdout; the
  * device's copy bandwidth, the roofline, on stderr and in each row. Tokens are drawn on the GPU, one id per
- * sequence back per step: greedily ({@link CudaLlamaModel#forwardGreedy}) or, with {@code --sampling sampled},
- * as the worker draws them ({@link CudaLlamaModel#forwardSampled}) with {@link #SAMPLED}'s filters.
+ * sequence back per step: greedily ({@link CudaLlamaModel#forwardGreedy}) or, with {@code --sampling plain} or
+ * {@code sampled}, as the worker draws them ({@link CudaLlamaModel#forwardSampled}) with {@link #DRAWS}' parameters.
  */
 final class GpuBenchCommand {
     private static final String HELP = """
@@ -48,8 +50,9 @@ final class GpuBenchCommand {
               --steps N           timed decode steps per point (default 16, after 3 warm-up steps)
               --graphs LIST       on: decode steps replay captured CUDA graphs; off: each kernel launched from
                                   Java; on,off measures both side by side (default on)
-              --sampling LIST     greedy: argmax on the GPU; sampled: the worker's GPU draw with temperature 0.6,
-                                  top-p 0.9 and top-k 50; greedy,sampled measures both side by side (default greedy)
+              --sampling LIST     how tokens are drawn, side by side (default greedy): greedy: argmax on the GPU;
+                                  plain: the worker's GPU draw at temperature 1 without filters (the OpenAI
+                                  API's defaults); sampled: the same with temperature 0.6, top-p 0.9, top-k 50
               --profile           after each point, one more step with every launch timed on the GPU:
                                   milliseconds by kernel (GEMMs by shape) on stderr
             Caches are filled with random rows; 2-bit caches' first positions own their sink activations, as
@@ -57,10 +60,19 @@ final class GpuBenchCommand {
             """;
 
     /**
-     * Llama-3-8B-Instruct's generation_config.json (temperature 0.6, top-p 0.9) with transformers' default
-     * top-k of 50: both of sample_rows' filters over the vocabulary run.
+     * {@code --sampling}'s draws by name. {@code sampled} is Llama-3-8B-Instruct's generation_config.json
+     * (temperature 0.6, top-p 0.9) with transformers' default top-k of 50, so both of sample_rows' filters
+     * over the vocabulary run; {@code plain} runs neither.
      */
-    static final SamplingParams SAMPLED = SamplingParams.sample(1).withTemperature(0.6).withTopP(0.9).withTopK(50);
+    static final Map<String, SamplingParams> DRAWS;
+
+    static {
+        Map<String, SamplingParams> draws = new LinkedHashMap<>();
+        draws.put("greedy", SamplingParams.greedy(1));
+        draws.put("plain", SamplingParams.sample(1));
+        draws.put("sampled", SamplingParams.sample(1).withTemperature(0.6).withTopP(0.9).withTopK(50));
+        DRAWS = Collections.unmodifiableMap(draws);
+    }
 
     /** Llama-3-8B's config.json shapes. */
     static final ModelConfig LLAMA3_8B = new ModelConfig("LlamaForCausalLM", 4096, 14336, 32, 32, 8, 128, 128256, 131072,
@@ -80,8 +92,8 @@ final class GpuBenchCommand {
             throw new UsageException("gpu-bench: --kv-budget-gib and --steps must be positive");
         }
         List<String> kvs = methods(a.string("kv", "fp16,rotatekv2"));
-        List<Boolean> graphModes = choices(a, "graphs", "on", "off", "on");
-        List<Boolean> sampledModes = choices(a, "sampling", "sampled", "greedy", "greedy");
+        List<Boolean> graphModes = onOff(a, "graphs");
+        List<String> draws = draws(a.string("sampling", "greedy"));
         checkMethods("gpu-bench", kvs);
         CudaDevice device = CudaBackend.tryOpen(msg -> err.println("gpu-bench: " + msg))
                 .orElseThrow(() -> new IllegalStateException("gpu-bench: needs a usable CUDA GPU (see above)"));
@@ -115,9 +127,10 @@ final class GpuBenchCommand {
                             continue;
                         }
                         for (boolean graphs : graphModes) {
-                            for (boolean sampled : sampledModes) {
+                            for (String draw : draws) {
                                 model.useGraphs(graphs);
-                                double[] r = measure(model, caches, batch, context, capacity, steps, sampled, a.has("profile") ? err : null);
+                                double[] r = measure(model, caches, batch, context, capacity, steps, draw,
+                                        a.has("profile") ? err : null);
                                 double ms = r[0];
                                 double bytesRead = weightBytes + 2.0 * batch * c.hiddenSize() + (double) batch * context * perToken;
                                 double achieved = bytesRead / (ms / 1e3);
@@ -125,7 +138,7 @@ final class GpuBenchCommand {
                                 out.printf("cuda,%s,%s,%d,%d,%d,%.1f,%.3f,%.2f,%.2f,%.0f,%.0f,%.3f,%s%n", kv, graphs ? "on" : "off",
                                         context, batch, maxBatch, batch / (ms / 1e3), ms, r[1] / (double) (1L << 30),
                                         (double) batch * perSequence / (1L << 30), perToken, achieved / 1e9, achieved / copy,
-                                        sampled ? "sampled" : "greedy");
+                                        draw);
                                 out.flush();
                             }
                         }
@@ -165,7 +178,7 @@ final class GpuBenchCommand {
 
     /** Milliseconds per decode step and GPU memory in use at the end (bytes); a profiled step's kernels to {@code profile}. */
     private static double[] measure(CudaLlamaModel model, IntFunction<CudaCache> make, int batch, int context, int capacity,
-                                    int steps, boolean sampled, PrintStream profile) {
+                                    int steps, String draw, PrintStream profile) {
         List<CudaCache> caches = new ArrayList<>();
         Random random = new Random(7);
         try {
@@ -183,12 +196,12 @@ final class GpuBenchCommand {
                 if (s == 3) {
                     start = System.nanoTime();
                 }
-                draw(model, decodeStep(caches, random, vocab), sampled, random);
+                draw(model, decodeStep(caches, random, vocab), DRAWS.get(draw), random);
             }
             double ms = (System.nanoTime() - start) / 1e6 / steps;
             double used = model.device().usedBytes();
             if (profile != null) {
-                profile(model, caches, random, sampled, profile, "context " + context + " batch " + batch + (sampled ? " sampled" : ""));
+                profile(model, caches, random, DRAWS.get(draw), profile, "context " + context + " batch " + batch + " " + draw);
             }
             return new double[] {ms, used};
         } finally {
@@ -205,23 +218,23 @@ final class GpuBenchCommand {
         return decode;
     }
 
-    /** Runs the step and draws each sequence's next token on the GPU, greedily or with {@link #SAMPLED}. */
-    private static void draw(CudaLlamaModel model, List<LlamaModel.Step> steps, boolean sampled, Random random) {
-        if (sampled) {
-            model.forwardSampled(steps, Collections.nCopies(steps.size(), SAMPLED), random.doubles(steps.size()).toArray());
-        } else {
+    /** Runs the step and draws each sequence's next token on the GPU: argmax_rows when greedy, else sample_rows. */
+    private static void draw(CudaLlamaModel model, List<LlamaModel.Step> steps, SamplingParams params, Random random) {
+        if (params.isGreedy()) {
             model.forwardGreedy(steps);
+        } else {
+            model.forwardSampled(steps, Collections.nCopies(steps.size(), params), random.doubles(steps.size()).toArray());
         }
     }
 
     /** One decode step with every launch timed (graphs off: the caller sets them again); kernels by GPU time, largest first. */
-    private static void profile(CudaLlamaModel model, List<CudaCache> caches, Random random, boolean sampled, PrintStream err,
-                                String point) {
+    private static void profile(CudaLlamaModel model, List<CudaCache> caches, Random random, SamplingParams draw,
+                                PrintStream err, String point) {
         List<LlamaModel.Step> decode = decodeStep(caches, random, model.config().vocabSize());
         model.useGraphs(false);
         model.device().startProfile();
         try {
-            draw(model, decode, sampled, random);
+            draw(model, decode, draw, random);
         } finally {
             var times = model.device().stopProfile();
             double total = times.values().stream().mapToDouble(t -> t[1]).sum();
@@ -233,14 +246,27 @@ final class GpuBenchCommand {
         }
     }
 
-    /** An option of two values, one or both in a comma-separated list: true for {@code yes}, false for {@code no}. */
-    static List<Boolean> choices(Args a, String option, String yes, String no, String fallback) {
-        return Arrays.stream(a.string(option, fallback).split(",")).map(v -> {
-            if (v.strip().equals(yes) || v.strip().equals(no)) {
-                return v.strip().equals(yes);
-            }
-            throw new UsageException("gpu-bench: --" + option + " takes " + yes + " and/or " + no + ", got '" + v + "'");
+    private static List<Boolean> onOff(Args a, String option) {
+        return Arrays.stream(a.string(option, "on").split(",")).map(v -> switch (v.strip()) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new UsageException("gpu-bench: --" + option + " takes on and/or off, got '" + v + "'");
         }).distinct().toList();
+    }
+
+    /** {@code --sampling}'s names in the order given, each once, or an error naming the known ones. */
+    static List<String> draws(String list) {
+        List<String> names = new ArrayList<>();
+        for (String item : list.split(",")) {
+            String name = item.strip();
+            if (!DRAWS.containsKey(name)) {
+                throw new UsageException("gpu-bench: --sampling takes " + String.join(", ", DRAWS.keySet()) + ", got '" + name + "'");
+            }
+            if (!names.contains(name)) {
+                names.add(name);
+            }
+        }
+        return names;
     }
 
     static KvMethod method(String spec) {

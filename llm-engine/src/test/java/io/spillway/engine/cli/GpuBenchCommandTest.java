@@ -2,8 +2,6 @@ package io.spillway.engine.cli;
 
 import org.junit.jupiter.api.Test;
 
-import java.util.Set;
-
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -15,20 +13,21 @@ class GpuBenchCommandTest {
     }
 
     @Test
-    void samplingModesAreMeasuredInTheOrderGivenAndOnce() {
-        assertThat(sampling("--sampling", "sampled, greedy,sampled")).containsExactly(true, false);
-        assertThat(sampling()).containsExactly(false);
+    void drawsAreMeasuredInTheOrderGivenAndOnce() {
+        assertThat(GpuBenchCommand.draws("sampled, greedy,sampled,plain")).containsExactly("sampled", "greedy", "plain");
     }
 
     @Test
-    void anUnknownSamplingModeIsRefusedByName() {
-        assertThatThrownBy(() -> sampling("--sampling", "greedy,top-p"))
+    void anUnknownDrawIsRefusedWithTheKnownOnes() {
+        assertThatThrownBy(() -> GpuBenchCommand.draws("greedy,top-p"))
                 .isInstanceOf(UsageException.class)
-                .hasMessage("gpu-bench: --sampling takes sampled and/or greedy, got 'top-p'");
+                .hasMessage("gpu-bench: --sampling takes greedy, plain, sampled, got 'top-p'");
     }
 
-    private static java.util.List<Boolean> sampling(String... argv) {
-        Args a = Args.parse("gpu-bench", argv, 0, Set.of("sampling"), Set.of());
-        return GpuBenchCommand.choices(a, "sampling", "sampled", "greedy", "greedy");
+    @Test
+    void onlyTheGreedyDrawTakesTheArgmaxKernel() {
+        assertThat(GpuBenchCommand.DRAWS.get("greedy").isGreedy()).isTrue();
+        assertThat(GpuBenchCommand.DRAWS.get("plain").isGreedy()).isFalse();
+        assertThat(GpuBenchCommand.DRAWS.get("sampled").isGreedy()).isFalse();
     }
 }
