@@ -2,8 +2,8 @@ package io.spillway.engine.cli;
 
 import io.spillway.engine.backend.Backend;
 import io.spillway.engine.backend.LoadedModel;
-import io.spillway.engine.cuda.CudaBackend;
 import io.spillway.engine.runtime.LlamaModel;
+import io.spillway.engine.testing.NoGpu;
 import io.spillway.engine.testing.TinyLlama;
 import org.junit.jupiter.api.Test;
 
@@ -14,7 +14,6 @@ import java.util.Set;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 class BackendOptionTest {
     private static Args args(String... argv) {
@@ -52,10 +51,7 @@ class BackendOptionTest {
 
     @Test
     void autoFallsBackToTheCpuAndSaysWhyWhereNoGpuIsUsable() {
-        assumeFalse(CudaBackend.tryOpen(m -> { }).map(d -> {
-            d.close();
-            return true;
-        }).orElse(false), "a CUDA GPU is usable here: the fallback is not reachable");
+        NoGpu.assume("the fallback");
         ByteArrayOutputStream err = new ByteArrayOutputStream();
         LoadedModel loaded = BackendOption.load("ppl", args("--backend", "auto"), TinyLlama.modelDir(), 64,
                 new PrintStream(err, true, StandardCharsets.UTF_8));
@@ -67,10 +63,7 @@ class BackendOptionTest {
 
     @Test
     void cudaWithoutAGpuFailsClearly() {
-        assumeFalse(CudaBackend.tryOpen(m -> { }).map(d -> {
-            d.close();
-            return true;
-        }).orElse(false), "a CUDA GPU is usable here: the failure is not reachable");
+        NoGpu.assume("the failure");
         assertThatThrownBy(() -> BackendOption.load("ppl", args("--backend", "cuda"), TinyLlama.modelDir(), 64,
                 new PrintStream(new ByteArrayOutputStream(), true, StandardCharsets.UTF_8)))
                 .hasMessageContaining("backend cuda: no usable CUDA GPU");

@@ -1,6 +1,6 @@
 package io.spillway.engine.cli;
 
-import io.spillway.engine.cuda.CudaBackend;
+import io.spillway.engine.testing.NoGpu;
 import io.spillway.engine.testing.TinyLlama;
 import io.spillway.kvquant.Calibration;
 import org.junit.jupiter.api.Test;
@@ -14,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 class SpillwayCliTest {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
@@ -38,10 +37,7 @@ class SpillwayCliTest {
 
     @Test
     void aGpuCommandWithoutAGpuSaysWhyInLinesNotAStackTrace() {
-        assumeFalse(CudaBackend.tryOpen(m -> { }).map(d -> {
-            d.close();
-            return true;
-        }).orElse(false), "a CUDA GPU is usable here: the failure is not reachable");
+        NoGpu.assume("the failure");
         assertThat(run("gpu-bench", "--contexts", "1024", "--batches", "1")).isEqualTo(1);
         assertThat(stderr()).contains("gpu-bench: no usable CUDA GPU: ")
                 .contains("spillway: error: gpu-bench: needs a usable CUDA GPU (see above)")
