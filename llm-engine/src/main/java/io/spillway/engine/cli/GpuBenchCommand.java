@@ -181,6 +181,7 @@ final class GpuBenchCommand {
                                     int steps, String draw, PrintStream profile) {
         List<CudaCache> caches = new ArrayList<>();
         Random random = new Random(7);
+        SamplingParams params = DRAWS.get(draw);
         try {
             for (int i = 0; i < batch; i++) {
                 CudaCache cache = make.apply(capacity);
@@ -196,12 +197,12 @@ final class GpuBenchCommand {
                 if (s == 3) {
                     start = System.nanoTime();
                 }
-                draw(model, decodeStep(caches, random, vocab), DRAWS.get(draw), random);
+                draw(model, decodeStep(caches, random, vocab), params, random);
             }
             double ms = (System.nanoTime() - start) / 1e6 / steps;
             double used = model.device().usedBytes();
             if (profile != null) {
-                profile(model, caches, random, DRAWS.get(draw), profile, "context " + context + " batch " + batch + " " + draw);
+                profile(model, caches, random, params, profile, "context " + context + " batch " + batch + " " + draw);
             }
             return new double[] {ms, used};
         } finally {
