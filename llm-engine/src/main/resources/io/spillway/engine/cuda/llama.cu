@@ -567,26 +567,57 @@ __device__ __forceinline__ unsigned int order_key(float f) {
 // Radix select, 8 bits a pass from the top: the largest key whose tokens, with every larger key's,
 // reach `target` (counts when weights is false, else the tokens' weights exp((logit - mx) * inv_t)),
 // among keys >= floor. Every thread of the block gets it; 0 keeps everything when nothing reaches it.
+// Logits share their top bits, so a pass's adds crowd into a few bins: each lane adds into its own copy of
+// the histogram (HIST_STRIDE apart, so the copies of one bin sit in different banks), else a warp's 32 adds
+// to one bin would be served one after another.
+#define HIST_STRIDE 33
 __device__ unsigned int select_key(const float* row, int vocab, unsigned int floor, bool weights, float mx,
                                    float inv_t, float target) {
-    __shared__ float hist[256];
+    __shared__ float hist[256 * HIST_STRIDE];
     __shared__ unsigned int chosen;
     __shared__ float above;
     unsigned int prefix = 0, mask = 0;
+    int lane = threadIdx.x & 31;
     if (threadIdx.x == 0) above = 0;
     for (int shift = 24; shift >= 0; shift -= 8) {
-        for (int b = threadIdx.x; b < 256; b += blockDim.x) hist[b] = 0;
+        for (int b = threadIdx.x; b < 256 * HIST_STRIDE; b += blockDim.x) hist[b] = 0;
         __syncthreads();
         loaded_turns<8>(vocab, [&](int i) { return row[i]; }, [&](int, float x) {
             unsigned int k = order_key(x);
             if (k >= floor && (k & mask) == prefix)
-                atomicAdd(&hist[(k >> shift) & 255], weights ? expf((x - mx) * inv_t) : 1.0f);
+                atomicAdd(&hist[((k >> shift) & 255) * HIST_STRIDE + lane], weights ? expf((x - mx) * inv_t) : 1.0f);
         });
         __syncthreads();
-        if (threadIdx.x == 0) {
-            int b = 255;
-            for (; b > 0 && above + hist[b] < target; b--) above += hist[b];
-            chosen = (unsigned int) b;
+        for (int b = threadIdx.x; b < 256; b += blockDim.x) {
+            float s = 0;
+            for (int l = 0; l < 32; l++) s += hist[b * HIST_STRIDE + l];
+            hist[b * HIST_STRIDE] = s;
+        }
+        __syncthreads();
+        // One warp walks the bins from the top: lane l sums bins 255 - 8l down to 248 - 8l, a scan over the
+        // lanes finds the lane where the target is reached, and that lane finds the bin.
+        if (threadIdx.x < 32) {
+            float v[8], mine = 0;
+#pragma unroll
+            for (int j = 0; j < 8; j++) {
+                v[j] = hist[(255 - 8 * lane - j) * HIST_STRIDE];
+                mine += v[j];
+            }
+            float through = mine;
+            for (int o = 1; o < 32; o <<= 1) {
+                float t = __shfl_up_sync(0xffffffff, through, o);
+                if (lane >= o) through += t;
+            }
+            float before = __shfl_up_sync(0xffffffff, through, 1);
+            unsigned int reached = __ballot_sync(0xffffffff, above + through >= target);
+            int at = reached ? __ffs(reached) - 1 : 31;
+            if (lane == at) {
+                float a = above + (lane > 0 ? before : 0);
+                int b = 255 - 8 * lane;
+                for (int j = 0; j < 8 && b > 0 && a + v[j] < target; j++, b--) a += v[j];
+                chosen = (unsigned int) b;
+                above = a;
+            }
         }
         __syncthreads();
         prefix |= chosen << shift;
@@ -598,6 +629,27 @@ __device__ unsigned int select_key(const float* row, int vocab, unsigned int flo
 // The float whose order_key is k.
 __device__ __forceinline__ float key_value(unsigned int k) {
     return __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
+}
+
+// A warp's pass over row[from, to), 32 ids a turn in id order (lane l takes from + 32t + l), LOADS turns'
+// loads issued before any is used: use(i, x, in) for each, where `in` is false past `to` (x is then -inf).
+// Every lane of the warp calls use on every turn, so use may vote with the warp (ballots, shuffles).
+template <int LOADS, class Use>
+__device__ __forceinline__ void warp_turns(const float* row, int from, int to, Use use) {
+    int lane = threadIdx.x & 31;
+    for (int i0 = from; i0 < to; i0 += LOADS * 32) {
+        float v[LOADS];
+#pragma unroll
+        for (int u = 0; u < LOADS; u++) {
+            int i = i0 + 32 * u + lane;
+            v[u] = i < to ? row[i] : NEG_INF;
+        }
+#pragma unroll
+        for (int u = 0; u < LOADS; u++) {
+            int i = i0 + 32 * u + lane;
+            use(i, v[u], i < to);
+        }
+    }
 }
 
 // Sampling on the GPU with the host Sampler's filters, in HF's order: temperature, top-k (ties with the
@@ -617,7 +669,15 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
     float inv_t = 1.0f / p.x;
     int k = top_k[blockIdx.x];
     unsigned int floor = k > 0 && k < vocab ? select_key(row, vocab, 0, false, mx, inv_t, (float) k) : 0;
-    int tied_kept = 0x7fffffff;
+    // The draw walks ids in order: warp w takes the w-th of 32 equal runs of them, so that its loads are coalesced.
+    __shared__ float run[32];
+    __shared__ int tied_before[32];
+    __shared__ int owner;
+    __shared__ float rest;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    int per = ((vocab + warps - 1) / warps + 31) & ~31, from = min(vocab, warp * per), to = min(vocab, from + per);
+    unsigned int lanes_below = (1u << lane) - 1;
+    int tied_kept = 0x7fffffff, ties_before = 0;
     if (p.y < 1) {
         float mass = 0;
         loaded_turns<8>(vocab, [&](int i) { return row[i]; }, [&](int, float x) {
@@ -627,46 +687,49 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
         floor = select_key(row, vocab, floor, true, mx, inv_t, p.y * mass);
         // Tokens tied at the boundary weigh the same: the first ceil((target - above) / w) of them reach the target.
         float above = 0;
-        loaded_turns<8>(vocab, [&](int i) { return row[i]; }, [&](int, float x) {
-            if (order_key(x) > floor) above += expf((x - mx) * inv_t);
+        int tied = 0;
+        warp_turns<8>(row, from, to, [&](int, float x, bool in) {
+            unsigned int key = order_key(x);
+            if (in && key > floor) above += expf((x - mx) * inv_t);
+            tied += __popc(__ballot_sync(0xffffffff, in && key == floor));
         });
+        if (lane == 0) tied_before[warp] = tied;
         above = block_sum(above);
         tied_kept = max(1, (int) ceilf((p.y * mass - above) / expf((key_value(floor) - mx) * inv_t)));
-    }
-    // Each thread sums a contiguous run of ids; the run where u * mass falls is scanned token by token.
-    __shared__ float run[1024];
-    __shared__ int tied_before[1024];
-    __shared__ int owner;
-    __shared__ float rest;
-    int per = (vocab + blockDim.x - 1) / blockDim.x, from = threadIdx.x * per, to = min(vocab, from + per);
-    int tied = 0;
-    for (int i = from; i < to; i++) tied += order_key(row[i]) == floor;
-    tied_before[threadIdx.x] = tied;
-    __syncthreads();
-    if (threadIdx.x == 0) {
-        int before = 0;
-        for (int t = 0; t < (int) blockDim.x; t++) {
-            int n = tied_before[t];
-            tied_before[t] = before;
-            before += n;
+        if (threadIdx.x == 0) {
+            int before = 0;
+            for (int w = 0; w < warps; w++) {
+                int n = tied_before[w];
+                tied_before[w] = before;
+                before += n;
+            }
         }
+        __syncthreads();
+        ties_before = tied_before[warp];
     }
-    __syncthreads();
-    float sum = 0;
-    int seen = tied_before[threadIdx.x];
-    for (int i = from; i < to; i++) {
-        float w = expf((row[i] - mx) * inv_t);
-        unsigned int key = order_key(row[i]);
-        if ((key > floor || (key == floor && seen++ < tied_kept)) && w >= p.z) sum += w;
-    }
-    run[threadIdx.x] = sum;
+    // A token is kept when it passed the filters, and then weighs w; `seen` counts the ties before it.
+    auto kept = [&](float x, bool in, int& seen, float& w) {
+        unsigned int key = order_key(x);
+        unsigned int ties = __ballot_sync(0xffffffff, in && key == floor);
+        int rank = seen + __popc(ties & lanes_below);
+        seen += __popc(ties);
+        w = expf((x - mx) * inv_t);
+        return in && (key > floor || (key == floor && rank < tied_kept)) && w >= p.z;
+    };
+    float sum = 0, w;
+    int seen = ties_before;
+    warp_turns<8>(row, from, to, [&](int, float x, bool in) {
+        if (kept(x, in, seen, w)) sum += w;
+    });
+    for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffff, sum, o);
+    if (lane == 0) run[warp] = sum;
     __syncthreads();
     if (threadIdx.x == 0) {
         float total = 0;
-        for (int t = 0; t < (int) blockDim.x; t++) total += run[t];
+        for (int t = 0; t < warps; t++) total += run[t];
         float target = p.w * total, before = 0;
         owner = -1;
-        for (int t = 0; t < (int) blockDim.x; t++) {
+        for (int t = 0; t < warps; t++) {
             if (run[t] > 0) {
                 owner = t;
                 if (target < before + run[t]) break;
@@ -677,20 +740,31 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
         if (owner < 0) out[blockIdx.x] = best;
     }
     __syncthreads();
-    if (threadIdx.x == owner) {
+    if (warp == owner) {
+        // The owner walks its run 32 tokens at a time: a scan of the turn's kept weights finds where rest falls.
         int last = best;
-        float c = 0;
-        seen = tied_before[threadIdx.x];
-        for (int i = from; i < to; i++) {
-            float w = expf((row[i] - mx) * inv_t);
-            unsigned int key = order_key(row[i]);
-            if ((key > floor || (key == floor && seen++ < tied_kept)) && w >= p.z) {
-                last = i;
-                c += w;
-                if (rest < c) break;
+        float before = 0;
+        bool found = false;
+        seen = ties_before;
+        warp_turns<8>(row, from, to, [&](int i, float x, bool in) {
+            if (found) return;
+            bool keep = kept(x, in, seen, w);
+            float through = keep ? w : 0;
+            for (int o = 1; o < 32; o <<= 1) {
+                float t = __shfl_up_sync(0xffffffff, through, o);
+                if (lane >= o) through += t;
             }
-        }
+            unsigned int hit = __ballot_sync(0xffffffff, keep && rest < before + through);
+            unsigned int kept_lanes = __ballot_sync(0xffffffff, keep);
+            if (hit) {
+                last = __shfl_sync(0xffffffff, i, __ffs(hit) - 1);
+                found = true;
+            } else if (kept_lanes) {
+                last = __shfl_sync(0xffffffff, i, 31 - __clz(kept_lanes));
+            }
+            before += __shfl_sync(0xffffffff, through, 31);
+        });
         // Rounding can leave the target just past the run's sum: its last kept token takes it.
-        out[blockIdx.x] = last;
+        if (lane == 0) out[blockIdx.x] = last;
     }
 }
