@@ -61,97 +61,139 @@ extern "C" __global__ void rope_store(float* q, float* k, const float* v, const 
 // Attention of one token's query-head group (the heads sharing KV head blockIdx.y) over chunk z of
 // positions [0, pos] of its sequence's fp16 cache: each K and V row is read once for the whole group
 // (GQA), and long contexts split over blockIdx.z so a small batch still fills the GPU (flash-decoding).
-// Each warp takes every WARPS-th position of the chunk with an online softmax per head, UNROLL
-// positions' rows in flight at once; lanes hold d/32 dimensions each. One chunk: the normalized output, fp16. Several: each chunk's max, sum and
-// unnormalized output go to `partial` for attend_combine.
+// The block takes the chunk in tiles of TILE positions, LPP lanes a position: a lane dots its quarter of the row
+// with every head's query, so a score needs two shuffles, not a warp's five, and the tile's rows are all in flight
+// together. A warp a head then updates that head's online softmax over the tile, and each thread adds the tile's
+// values (staged in shared memory) to its outputs. One chunk: the normalized output, fp16. Several: each chunk's
+// max, sum and unnormalized output go to `partial` for attend_combine.
 #define WARPS 4
-#define UNROLL 4
 #define MAXD 4
 #define MAXG 8
-extern "C" __global__ void attend_f16(const float* q, int stride, const int* pos, const unsigned long long* cache, int layer,
-                                      int heads, int kv_heads, int d, int chunk, float* partial, __half* out) {
-    int t = blockIdx.x, kvh = blockIdx.y, z = blockIdx.z, g = heads / kv_heads;
-    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, per = d / 32;
+#define LPP 4
+#define TILE (WARPS * 32 / LPP)
+// A position's keys are read as a warp a position reads them (d / 32 dimensions a lane, "key lanes"): a lane here
+// takes key lanes part, part + LPP, ..., so its score is that warp's, bit for bit, and greedy ids do not move.
+#define KLANES (32 / LPP)
+static_assert(KLANES == 8, "attend_f16 adds its key lanes' sums in the butterfly order of eight");
+// Each thread's outputs: (head, dimension) pairs tid, tid + 128, ... of the group's g * d.
+#define OUTS (MAXG * MAXD / WARPS)
+extern "C" __global__ void __launch_bounds__(WARPS * 32) attend_f16(const float* q, int stride, const int* pos,
+                                                                    const unsigned long long* cache, int layer, int heads,
+                                                                    int kv_heads, int d, int chunk, float* partial, __half* out) {
+    int t = blockIdx.x, kvh = blockIdx.y, z = blockIdx.z, g = heads / kv_heads, gd = g * d;
+    int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, slot = threadIdx.x / LPP, part = threadIdx.x % LPP;
     const unsigned long long* table = (const unsigned long long*) cache[t];
     // Within a page: this layer's keys of this KV head, and its values PAGE * d * kv_heads halves further.
     size_t head_at = (size_t) layer * 2 * kv_heads * PAGE * d + (size_t) kvh * PAGE * d, values = (size_t) kv_heads * PAGE * d;
-    float scale = rsqrtf((float) d);
-    float qr[MAXG][MAXD], acc[MAXG][MAXD], m[MAXG], l[MAXG];
+    // A lane's 8-half pieces of a value row are pieces part, part + LPP, ...: a position's lanes read 16 * LPP bytes
+    // together.
+    int pieces = d / (8 * LPP), per = d / 32;
+    __shared__ __align__(16) float qs[MAXG][32 * MAXD];
+    // Rows 8 halves longer than d, so one quarter-warp's stores of two positions fall in different banks.
+    __shared__ __align__(16) __half vs[TILE][32 * MAXD + 8];
+    __shared__ float ps[MAXG][TILE], ms[MAXG], ls[MAXG], corr[MAXG];
+    float acc[OUTS];
 #pragma unroll
-    for (int h = 0; h < MAXG; h++) {
-        m[h] = NEG_INF;
-        l[h] = 0;
-#pragma unroll
-        for (int i = 0; i < MAXD; i++) {
-            acc[h][i] = 0;
-            qr[h][i] = (h < g && i < per) ? q[(size_t) t * stride + (kvh * g + h) * d + lane * per + i] * scale : 0;
-        }
-    }
+    for (int k = 0; k < OUTS; k++) acc[k] = 0;
+    // A tile's rows are loaded before the tile before it is weighed, the first before the queries are staged, so the
+    // chain sequence table -> page -> row overlaps the work before it.
     int last = min(pos[t], z * chunk + chunk - 1);
-    for (int j0 = z * chunk + warp; j0 <= last; j0 += WARPS * UNROLL) {
-        // The rows of UNROLL positions are loaded before any is used, so their memory latencies overlap.
-        float kf[UNROLL][MAXD], vf[UNROLL][MAXD];
+    // Key lane m's d / 32 halves in kk[m] (from the low half up), values' pieces in vv.
+    uint2 kk[KLANES];
+    uint4 vv[MAXD];
+    auto load_tile = [&](int j0) {
+        int j = min(j0 + slot, last);
+        const __half* kr = (const __half*) page_at(table, j) + head_at + (size_t) PAGE_SLOT(j) * d;
+        const uint4* vr = (const uint4*) (kr + values);
 #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            int j = min(j0 + u * WARPS, last);
-            const __half* kr = (const __half*) page_at(table, j) + head_at + (size_t) PAGE_SLOT(j) * d + lane * per;
-            const __half* vr = kr + values;
-#pragma unroll
-            for (int i = 0; i < MAXD; i++) {
-                kf[u][i] = i < per ? __half2float(kr[i]) : 0;
-                vf[u][i] = i < per ? __half2float(vr[i]) : 0;
-            }
+        for (int m = 0; m < KLANES; m++) {
+            const __half* e = kr + (part + m * LPP) * per;
+            if (per == 4) kk[m] = *(const uint2*) e;
+            else kk[m] = make_uint2(per == 2 ? *(const unsigned int*) e : *(const unsigned short*) e, 0);
         }
 #pragma unroll
-        for (int u = 0; u < UNROLL; u++) {
-            if (j0 + u * WARPS > last) break;
-#pragma unroll
-            for (int h = 0; h < MAXG; h++) {
-                if (h < g) {
-                    float s = 0;
-#pragma unroll
-                    for (int i = 0; i < MAXD; i++) s += qr[h][i] * kf[u][i];
-                    for (int o = 16; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
-                    float mn = fmaxf(m[h], s), corr = expf(m[h] - mn), e = expf(s - mn);
-#pragma unroll
-                    for (int i = 0; i < MAXD; i++) acc[h][i] = acc[h][i] * corr + e * vf[u][i];
-                    l[h] = l[h] * corr + e;
-                    m[h] = mn;
-                }
-            }
-        }
-    }
-    __shared__ float sm[WARPS][MAXG], sl[WARPS][MAXG], sacc[WARPS][MAXG][32 * MAXD];
-#pragma unroll
-    for (int h = 0; h < MAXG; h++) {
-        if (h < g) {
-            if (lane == 0) { sm[warp][h] = m[h]; sl[warp][h] = l[h]; }
-#pragma unroll
-            for (int i = 0; i < MAXD; i++) if (i < per) sacc[warp][h][lane * per + i] = acc[h][i];
-        }
+        for (int u = 0; u < MAXD; u++) if (u < pieces) vv[u] = vr[u * LPP + part];
+    };
+    if (z * chunk <= last) load_tile(z * chunk);
+    float scale = rsqrtf((float) d);
+    for (int e = threadIdx.x; e < gd; e += blockDim.x) qs[e / d][e % d] = q[(size_t) t * stride + (size_t) kvh * gd + e] * scale;
+    if (threadIdx.x < MAXG) {
+        ms[threadIdx.x] = NEG_INF;
+        ls[threadIdx.x] = 0;
     }
     __syncthreads();
-    for (int h = warp; h < g; h += WARPS) {
-        float mx = NEG_INF;
-        for (int w = 0; w < WARPS; w++) if (sl[w][h] > 0) mx = fmaxf(mx, sm[w][h]);
-        float tot = 0, o[MAXD];
+    for (int j0 = z * chunk; j0 <= last; j0 += TILE) {
 #pragma unroll
-        for (int i = 0; i < MAXD; i++) o[i] = 0;
-        for (int w = 0; w < WARPS; w++) {
-            if (sl[w][h] == 0) continue;
-            float f = expf(sm[w][h] - mx);
-            tot += sl[w][h] * f;
+        for (int u = 0; u < MAXD; u++) if (u < pieces) *(uint4*) &vs[slot][(u * LPP + part) * 8] = vv[u];
 #pragma unroll
-            for (int i = 0; i < MAXD; i++) if (i < per) o[i] += sacc[w][h][lane * per + i] * f;
+        for (int h = 0; h < MAXG; h++) {
+            if (h < g) {
+                // Each key lane's sum as that warp's lane makes it, then the warp's butterfly (xor 16, 8, 4 here,
+                // then the shuffles' xor 2 and 1) in its order.
+                float p[KLANES];
+#pragma unroll
+                for (int m = 0; m < KLANES; m++) {
+                    const float* qh = &qs[h][(part + m * LPP) * per];
+                    float kf[MAXD] = {__half2float((__half) (kk[m].x & 0xffff)),
+                                      __half2float((__half) (kk[m].x >> 16)),
+                                      __half2float((__half) (kk[m].y & 0xffff)),
+                                      __half2float((__half) (kk[m].y >> 16))};
+                    float sm = 0;
+#pragma unroll
+                    for (int i = 0; i < MAXD; i++) if (i < per) sm += qh[i] * kf[i];
+                    p[m] = sm;
+                }
+                float s = ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
+#pragma unroll
+                for (int o = LPP / 2; o > 0; o >>= 1) s += __shfl_xor_sync(0xffffffff, s, o);
+                if (part == 0) ps[h][slot] = j0 + slot <= last ? s : NEG_INF;
+            }
         }
-        int head = kvh * g + h;
-        if (gridDim.z == 1) {
-            __half* dst = out + ((size_t) t * heads + head) * d + lane * per;
-            for (int i = 0; i < per; i++) dst[i] = __float2half(o[i] / tot);
-        } else {
-            float* p = partial + (((size_t) t * heads + head) * gridDim.z + z) * (d + 2);
-            if (lane == 0) { p[0] = mx; p[1] = tot; }
-            for (int i = 0; i < per; i++) p[2 + lane * per + i] = o[i];
+        if (j0 + TILE <= last) load_tile(j0 + TILE);
+        __syncthreads();
+        for (int h = warp; h < g; h += WARPS) {
+            float s = ps[h][lane], mt = s;
+            for (int o = 16; o > 0; o >>= 1) mt = fmaxf(mt, __shfl_xor_sync(0xffffffff, mt, o));
+            float mn = fmaxf(ms[h], mt), p = expf(s - mn), sum = p;
+            for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffff, sum, o);
+            ps[h][lane] = p;
+            if (lane == 0) {
+                float c = expf(ms[h] - mn);
+                corr[h] = c;
+                ls[h] = ls[h] * c + sum;
+                ms[h] = mn;
+            }
+        }
+        __syncthreads();
+#pragma unroll
+        for (int k = 0; k < OUTS; k++) {
+            int o = threadIdx.x + k * WARPS * 32;
+            if (o < gd) {
+                int h = o / d, i = o % d;
+                // Four interleaved sums, added pairwise: shorter chains, both in latency and in rounding.
+                float a[4] = {0, 0, 0, 0};
+#pragma unroll
+                for (int r = 0; r < TILE; r += 4) {
+#pragma unroll
+                    for (int c = 0; c < 4; c++) a[c] = fmaf(ps[h][r + c], __half2float(vs[r + c][i]), a[c]);
+                }
+                acc[k] = acc[k] * corr[h] + ((a[0] + a[1]) + (a[2] + a[3]));
+            }
+        }
+        __syncthreads();
+    }
+#pragma unroll
+    for (int k = 0; k < OUTS; k++) {
+        int o = threadIdx.x + k * WARPS * 32;
+        if (o < gd) {
+            int h = o / d, i = o % d, head = kvh * g + h;
+            if (gridDim.z == 1) {
+                out[((size_t) t * heads + head) * d + i] = __float2half(acc[k] / ls[h]);
+            } else {
+                float* p = partial + (((size_t) t * heads + head) * gridDim.z + z) * (d + 2);
+                if (i == 0) { p[0] = ms[h]; p[1] = ls[h]; }
+                p[2 + i] = acc[k];
+            }
         }
     }
 }
