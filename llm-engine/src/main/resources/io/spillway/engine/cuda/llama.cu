@@ -606,6 +606,16 @@ __device__ __forceinline__ unsigned int order_key(float f) {
     return (k & 0x80000000u) ? ~k : (k | 0x80000000u);
 }
 
+// The sum of v over lanes 0 to this one (an inclusive scan across the warp).
+__device__ __forceinline__ float warp_sum_through(float v) {
+    int lane = threadIdx.x & 31;
+    for (int o = 1; o < 32; o <<= 1) {
+        float t = __shfl_up_sync(0xffffffff, v, o);
+        if (lane >= o) v += t;
+    }
+    return v;
+}
+
 // Radix select, 8 bits a pass from the top: the largest key whose tokens, with every larger key's,
 // reach `target` (counts when weights is false, else the tokens' weights exp((logit - mx) * inv_t)),
 // among keys >= floor. Every thread of the block gets it; 0 keeps everything when nothing reaches it.
@@ -645,11 +655,7 @@ __device__ unsigned int select_key(const float* row, int vocab, unsigned int flo
                 v[j] = hist[(255 - 8 * lane - j) * HIST_STRIDE];
                 mine += v[j];
             }
-            float through = mine;
-            for (int o = 1; o < 32; o <<= 1) {
-                float t = __shfl_up_sync(0xffffffff, through, o);
-                if (lane >= o) through += t;
-            }
+            float through = warp_sum_through(mine);
             float before = __shfl_up_sync(0xffffffff, through, 1);
             unsigned int reached = __ballot_sync(0xffffffff, above + through >= target);
             int at = reached ? __ffs(reached) - 1 : 31;
@@ -791,11 +797,7 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
         warp_turns<8>(row, from, to, [&](int i, float x, bool in) {
             if (found) return;
             bool keep = kept(x, in, seen, w);
-            float through = keep ? w : 0;
-            for (int o = 1; o < 32; o <<= 1) {
-                float t = __shfl_up_sync(0xffffffff, through, o);
-                if (lane >= o) through += t;
-            }
+            float through = warp_sum_through(keep ? w : 0);
             unsigned int hit = __ballot_sync(0xffffffff, keep && rest < before + through);
             unsigned int kept_lanes = __ballot_sync(0xffffffff, keep);
             if (hit) {
