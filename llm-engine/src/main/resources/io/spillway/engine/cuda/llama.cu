@@ -764,9 +764,10 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
         w = expf((x - mx) * inv_t);
         return in && (key > floor || (key == floor && rank < tied_kept)) && w >= p.z;
     };
-    float sum = 0, w;
+    float sum = 0;
     int seen = ties_before;
     warp_turns<8>(row, from, to, [&](int, float x, bool in) {
+        float w;
         if (kept(x, in, seen, w)) sum += w;
     });
     for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffff, sum, o);
@@ -796,6 +797,7 @@ extern "C" __global__ void sample_rows(const float* logits, int vocab, const flo
         seen = ties_before;
         warp_turns<8>(row, from, to, [&](int i, float x, bool in) {
             if (found) return;
+            float w;
             bool keep = kept(x, in, seen, w);
             float through = warp_sum_through(keep ? w : 0);
             unsigned int hit = __ballot_sync(0xffffffff, keep && rest < before + through);
