@@ -19,6 +19,7 @@ import io.spillway.engine.sampling.SamplingParams;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -92,8 +93,9 @@ final class GpuBenchCommand {
             throw new UsageException("gpu-bench: --kv-budget-gib and --steps must be positive");
         }
         List<String> kvs = methods(a.string("kv", "fp16,rotatekv2"));
-        List<Boolean> graphModes = onOff(a, "graphs");
-        List<String> draws = draws(a.string("sampling", "greedy"));
+        List<Boolean> graphModes = choices("graphs", a.string("graphs", "on"), List.of("on", "off")).stream()
+                .map("on"::equals).toList();
+        List<String> draws = choices("sampling", a.string("sampling", "greedy"), DRAWS.keySet());
         checkMethods("gpu-bench", kvs);
         CudaDevice device = CudaBackend.tryOpen(msg -> err.println("gpu-bench: " + msg))
                 .orElseThrow(() -> new IllegalStateException("gpu-bench: needs a usable CUDA GPU (see above)"));
@@ -247,27 +249,14 @@ final class GpuBenchCommand {
         }
     }
 
-    private static List<Boolean> onOff(Args a, String option) {
-        return Arrays.stream(a.string(option, "on").split(",")).map(v -> switch (v.strip()) {
-            case "on" -> true;
-            case "off" -> false;
-            default -> throw new UsageException("gpu-bench: --" + option + " takes on and/or off, got '" + v + "'");
+    /** A list option's names in the order given, each once, or an error naming the known ones. */
+    static List<String> choices(String option, String list, Collection<String> known) {
+        return Arrays.stream(list.split(",")).map(String::strip).map(name -> {
+            if (!known.contains(name)) {
+                throw new UsageException("gpu-bench: --" + option + " takes " + String.join(", ", known) + ", got '" + name + "'");
+            }
+            return name;
         }).distinct().toList();
-    }
-
-    /** {@code --sampling}'s names in the order given, each once, or an error naming the known ones. */
-    static List<String> draws(String list) {
-        List<String> names = new ArrayList<>();
-        for (String item : list.split(",")) {
-            String name = item.strip();
-            if (!DRAWS.containsKey(name)) {
-                throw new UsageException("gpu-bench: --sampling takes " + String.join(", ", DRAWS.keySet()) + ", got '" + name + "'");
-            }
-            if (!names.contains(name)) {
-                names.add(name);
-            }
-        }
-        return names;
     }
 
     static KvMethod method(String spec) {

@@ -2,6 +2,8 @@ package io.spillway.engine.cli;
 
 import org.junit.jupiter.api.Test;
 
+import java.util.List;
+
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -14,14 +16,18 @@ class GpuBenchCommandTest {
 
     @Test
     void drawsAreMeasuredInTheOrderGivenAndOnce() {
-        assertThat(GpuBenchCommand.draws("sampled, greedy,sampled,plain")).containsExactly("sampled", "greedy", "plain");
+        assertThat(GpuBenchCommand.choices("sampling", "sampled, greedy,sampled,plain", GpuBenchCommand.DRAWS.keySet()))
+                .containsExactly("sampled", "greedy", "plain");
     }
 
     @Test
-    void anUnknownDrawIsRefusedWithTheKnownOnes() {
-        assertThatThrownBy(() -> GpuBenchCommand.draws("greedy,top-p"))
+    void anUnknownChoiceIsRefusedWithTheKnownOnes() {
+        assertThatThrownBy(() -> GpuBenchCommand.choices("sampling", "greedy,top-p", GpuBenchCommand.DRAWS.keySet()))
                 .isInstanceOf(UsageException.class)
                 .hasMessage("gpu-bench: --sampling takes greedy, plain, sampled, got 'top-p'");
+        assertThatThrownBy(() -> GpuBenchCommand.choices("graphs", "on,yes", List.of("on", "off")))
+                .isInstanceOf(UsageException.class)
+                .hasMessage("gpu-bench: --graphs takes on, off, got 'yes'");
     }
 
     @Test
